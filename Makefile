@@ -1,0 +1,130 @@
+# imgw: one non-recursive Makefile. Everything lands in build/.
+#
+#   make            build all programs and libraries
+#   make demo       install what is missing, build, run the two-account demo
+#   make check      install what is missing, build, run every test
+#   make bench      run the benchmarks (ratios against reference tools)
+#   make fuzz       build the libFuzzer targets (clang)
+#   make install    install into $(DESTDIR)$(PREFIX)
+
+PREFIX	?= /usr/local
+B	:= build
+O	:= $(B)/obj
+
+PKGS	:= libwebsockets msgpack jansson sqlite3 openssl
+CC	?= cc
+WARN	:= -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
+	   -Wno-unused-parameter
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden \
+	   -MMD -MP -Iproto -Idb -Iclient-lib
+ifdef WERROR
+CFLAGS	+= -Werror
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS	= $(PKG_LIBS) -lev
+
+PROTO_SRCS	:= proto/buf.c proto/stomp.c proto/rpc.c proto/log.c
+DB_SRCS		:= db/store.c
+DAEMON_SRCS	:= daemon/main.c daemon/upstream.c daemon/session.c \
+		   daemon/listener.c daemon/client.c daemon/dispatch.c \
+		   daemon/m_session.c daemon/m_message.c daemon/events.c \
+		   daemon/outbox.c
+SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
+		   server/sstore.c
+LIB_SRCS	:= client-lib/imgw.c proto/buf.c proto/rpc.c
+CLI_SRCS	:= cli/imgw.c
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+PROTO_OBJS	:= $(call obj,$(PROTO_SRCS))
+DAEMON_OBJS	:= $(call obj,$(DAEMON_SRCS) $(DB_SRCS)) $(PROTO_OBJS)
+SERVER_OBJS	:= $(call obj,$(SERVER_SRCS)) $(PROTO_OBJS)
+LIB_OBJS	:= $(call obj,$(LIB_SRCS))
+CLI_OBJS	:= $(call obj,$(CLI_SRCS))
+
+PROGS	:= $(B)/imserver $(B)/imgwd $(B)/imgw $(B)/libimgw.so $(B)/libimgw.a
+
+# Unit tests: one per module, linked with that module only, under ASan/UBSan.
+UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf
+SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
+
+.PHONY: all demo run check unit integration bench fuzz install clean deps
+all: $(PROGS)
+
+# Install missing Debian packages once; objects wait for it.
+$(B)/.deps: scripts/install-deps
+	@mkdir -p $(B)
+	@scripts/install-deps
+	@touch $@
+deps: $(B)/.deps
+
+$(O)/%.o: %.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/imgwd: $(DAEMON_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/imserver: $(SERVER_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/libimgw.so: $(LIB_OBJS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libimgw.so.0 -o $@ $^ \
+	    $(shell pkg-config --libs msgpack jansson)
+
+$(B)/libimgw.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# The CLI links the static library so build/imgw runs from anywhere.
+$(B)/imgw: $(CLI_OBJS) $(B)/libimgw.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(B)/libimgw.a \
+	    $(shell pkg-config --libs msgpack jansson)
+
+$(B)/tests/test_stomp: tests/unit/test_stomp.c proto/stomp.c proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^
+
+$(B)/tests/test_buf: tests/unit/test_buf.c proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^
+
+$(B)/tests/test_rpc: tests/unit/test_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
+	    $(shell pkg-config --libs msgpack jansson)
+
+check: $(B)/.deps all $(UNIT_TESTS)
+	@tests/run $(UNIT_TESTS)
+
+demo: $(B)/.deps all
+	@tests/demo.sh
+
+run: demo
+
+bench: $(B)/.deps all
+	@bench/run
+
+FUZZ_TARGETS := $(B)/fuzz/fuzz_stomp $(B)/fuzz/fuzz_rpc
+fuzz: $(FUZZ_TARGETS)
+$(B)/fuzz/fuzz_stomp: tests/fuzz/fuzz_stomp.c proto/stomp.c proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto -o $@ $^
+$(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto $(PKG_CFLAGS) \
+	    -o $@ $^ $(shell pkg-config --libs msgpack jansson)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(B)/imgwd $(B)/imgw $(B)/imserver $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(B)/libimgw.so $(B)/libimgw.a $(DESTDIR)$(PREFIX)/lib
+	install -m 644 client-lib/imgw.h $(DESTDIR)$(PREFIX)/include
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
