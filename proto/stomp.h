@@ -55,7 +55,8 @@ struct stomp_frame {
 
 /*
  * Decode one frame from the start of in[0 .. len). On STOMP_OK, *used is the
- * number of bytes the frame took (including its NUL and any trailing EOLs),
+ * number of bytes the frame took (up to and including its NUL; EOLs after it
+ * decode as heart-beats),
  * and f points into in, which is modified in place (headers unescaped,
  * NUL-terminated): f is valid until the caller reuses those bytes. A bare
  * EOL decodes as a STOMP_HEARTBEAT frame. On STOMP_MORE nothing is changed
