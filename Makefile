@@ -25,7 +25,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS	= $(PKG_LIBS) -lev
 
-PROTO_SRCS	:= proto/buf.c proto/stomp.c proto/rpc.c proto/log.c
+PROTO_SRCS	:= proto/buf.c proto/stomp.c proto/rpc.c proto/log.c proto/paths.c
 DB_SRCS		:= db/store.c
 DAEMON_SRCS	:= daemon/main.c daemon/upstream.c daemon/session.c \
 		   daemon/listener.c daemon/client.c daemon/dispatch.c \
@@ -33,7 +33,7 @@ DAEMON_SRCS	:= daemon/main.c daemon/upstream.c daemon/session.c \
 		   daemon/outbox.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c
-LIB_SRCS	:= client-lib/imgw.c proto/buf.c proto/rpc.c
+LIB_SRCS	:= client-lib/imgw.c proto/buf.c proto/rpc.c proto/paths.c
 CLI_SRCS	:= cli/imgw.c
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))

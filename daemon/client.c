@@ -1,0 +1,250 @@
+/*
+ * client: one local connection on the Unix socket. Owns its buffers, limits
+ * and lifetime. Requests are decoded with a bounded decoder; output is
+ * written once per loop turn (after the store commits). A client that stops
+ * reading first stops being read from (soft limit), then is dropped (hard
+ * limit); it never blocks the loop. Dead clients are freed from the loop's
+ * prepare hook, never inside their own callbacks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "rpc.h"
+
+#define CLIENT_READ_CHUNK	(64 * 1024)
+#define CLIENT_OUT_SOFT		(1024 * 1024)		/* stop reading, stop events */
+#define CLIENT_OUT_HARD		(64 * 1024 * 1024)	/* drop the client */
+
+struct clients		 clients = TAILQ_HEAD_INITIALIZER(clients);
+static uint64_t		 client_next_id;
+
+static void	client_read_cb(struct ev_loop *, ev_io *, int);
+static void	client_write_cb(struct ev_loop *, ev_io *, int);
+
+/* Start serving an accepted connection. */
+void
+client_create(int fd, uid_t uid, pid_t pid)
+{
+	struct client	*c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		fatalx("out of memory");
+	c->id = ++client_next_id;
+	c->fd = fd;
+	c->uid = uid;
+	c->pid = pid;
+	buf_init(&c->in);
+	buf_init(&c->out);
+	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	ev_io_start(loop, &c->rio);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	log_debug("client %llu connected (pid %ld)", (unsigned long long)c->id,
+	    (long)pid);
+}
+
+/* Mark a client dead: stop its watchers and close its socket; freed later. */
+static void
+client_lost(struct client *c, const char *why)
+{
+	if (c->dead)
+		return;
+	log_debug("client %llu gone: %s", (unsigned long long)c->id, why);
+	c->dead = 1;
+	ev_io_stop(loop, &c->rio);
+	ev_io_stop(loop, &c->wio);
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Find a live client by id (handlers that answer later keep ids, not pointers). */
+struct client *
+client_find(uint64_t id)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->id == id)
+			return c->dead ? NULL : c;
+	}
+	return NULL;
+}
+
+/* Whether the client has so much unread output that we should wait for it. */
+int
+client_congested(struct client *c)
+{
+	return buf_left(&c->out) >= CLIENT_OUT_SOFT;
+}
+
+/* Check the hard output limit after appending. */
+static void
+client_check_out(struct client *c)
+{
+	if (buf_left(&c->out) > CLIENT_OUT_HARD)
+		client_lost(c, "output limit exceeded (client not reading)");
+}
+
+/* Queue a response; takes ownership of error and result. */
+void
+client_reply(struct client *c, uint32_t msgid, json_t *error, json_t *result)
+{
+	if (!c->dead && rpc_encode_response(&c->out, msgid, error,
+	    error != NULL ? NULL : result) == -1)
+		fatalx("out of memory");
+	json_decref(error);
+	json_decref(result);
+	if (!c->dead)
+		client_check_out(c);
+}
+
+/* Queue a notification; takes ownership of params. */
+void
+client_notify(struct client *c, const char *method, json_t *params)
+{
+	if (!c->dead && rpc_encode_notify(&c->out, method, params) == -1)
+		fatalx("out of memory");
+	json_decref(params);
+	if (!c->dead)
+		client_check_out(c);
+}
+
+/* Decode and dispatch every complete request in the input buffer. */
+static void
+client_parse(struct client *c)
+{
+	struct rpc_msg	 m;
+	const char	*cause;
+	size_t		 used;
+	int		 r;
+
+	while (!c->dead && buf_left(&c->in) > 0 && !client_congested(c)) {
+		r = rpc_decode(buf_head(&c->in), buf_left(&c->in),
+		    RPC_MAX_MESSAGE, &m, &used, &cause);
+		if (r == RPC_MORE)
+			break;
+		if (r == RPC_BAD) {
+			/* Cannot resynchronise: say why, then hang up. */
+			log_info("client %llu: %s", (unsigned long long)c->id, cause);
+			client_notify(c, "error", json_pack("[o]",
+			    rpc_error_new(r == RPC_BAD && strstr(cause, "large") ?
+			    RPC_E_TOO_LARGE : RPC_E_INVALID_REQUEST, "%s", cause)));
+			client_flush_all();
+			client_lost(c, cause);
+			return;
+		}
+		buf_consume(&c->in, used);
+		if (r == RPC_INVALID) {
+			if (m.has_msgid && m.type == RPC_REQUEST)
+				client_reply(c, m.msgid, rpc_error_new(
+				    RPC_E_INVALID_REQUEST, "%s", cause), NULL);
+			continue;
+		}
+		if (m.type == RPC_REQUEST)
+			dispatch(c, m.msgid, m.method, m.params);
+		rpc_msg_clear(&m);
+	}
+	if (!c->dead && client_congested(c))
+		ev_io_stop(loop, &c->rio);	/* resumed when output drains */
+}
+
+static void
+client_read_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct client	*c = w->data;
+	ssize_t		 n;
+
+	if (buf_reserve(&c->in, CLIENT_READ_CHUNK) == -1)
+		fatalx("out of memory");
+	n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+	if (n == 0) {
+		client_lost(c, "closed");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			client_lost(c, strerror(errno));
+		return;
+	}
+	c->in.len += (size_t)n;
+	client_parse(c);
+}
+
+/* Write as much as the socket takes; watch for writability if it is full. */
+static void
+client_write(struct client *c)
+{
+	ssize_t	 n;
+
+	while (buf_left(&c->out) > 0) {
+		n = write(c->fd, buf_head(&c->out), buf_left(&c->out));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				ev_io_start(loop, &c->wio);
+				return;
+			}
+			client_lost(c, strerror(errno));
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	ev_io_stop(loop, &c->wio);
+	if (!ev_is_active(&c->rio)) {
+		ev_io_start(loop, &c->rio);
+		client_parse(c);	/* requests held back while congested */
+	}
+}
+
+static void
+client_write_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	client_write(w->data);
+}
+
+/* Write every client's pending output (once per loop turn). */
+void
+client_flush_all(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (!c->dead && buf_left(&c->out) > 0 && !ev_is_active(&c->wio))
+			client_write(c);
+	}
+}
+
+/* Free the clients marked dead. */
+void
+client_reap(void)
+{
+	struct client	*c, *next;
+
+	for (c = TAILQ_FIRST(&clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->dead)
+			continue;
+		TAILQ_REMOVE(&clients, c, entry);
+		buf_clear(&c->in);
+		buf_clear(&c->out);
+		free(c);
+	}
+}
+
+/* Drop every client (shutdown). */
+void
+client_close_all(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		client_lost(c, "daemon stopping");
+	client_reap();
+}

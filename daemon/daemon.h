@@ -1,0 +1,154 @@
+/*
+ * imgwd's modules and the state they share. One event loop owns everything:
+ * the upstream WebSocket (libwebsockets on libev), the local Unix socket and
+ * its clients, and the SQLite store.
+ */
+#ifndef IMGWD_DAEMON_H
+#define IMGWD_DAEMON_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "buf.h"
+
+struct store;
+
+struct config {
+	const char	*upstream;	/* ws:// or wss:// URL of /ws/im */
+	const char	*token_file;
+	char		*token;		/* never logged, never on argv */
+	const char	*socket_path;
+	const char	*db_path;
+	const char	*app_id;
+	const char	*user;		/* own user id, if given */
+	const char	*ca_file;	/* extra CA bundle for wss:// */
+};
+
+/* main.c */
+extern struct ev_loop	*loop;
+extern struct store	*store;
+extern struct config	 cfg;
+extern char		*self_id;	/* own user id once known, else NULL */
+void		 daemon_set_self(const char *);
+int		 daemon_reload_token(void);
+
+/* upstream.c: the one WebSocket. */
+int		 upstream_start(char **cause);
+void		 upstream_stop(void);
+/* Queue encoded STOMP bytes for the socket. Returns 0, or -1 if not open. */
+int		 upstream_send(const void *, size_t);
+/* Close the socket (if open) and reconnect after a delay. */
+void		 upstream_drop(const char *reason);
+/* Stop reconnecting until upstream_kick(). */
+void		 upstream_hold(void);
+/* Connect now (after a hold or to cut a back-off short). */
+void		 upstream_kick(void);
+int		 upstream_is_open(void);
+void		 upstream_reset_backoff(void);
+
+/* session.c: STOMP on top of the WebSocket. */
+enum session_state {
+	SESSION_OFFLINE = 0,	/* no connection; waiting to reconnect */
+	SESSION_CONNECTING,	/* socket or STOMP handshake under way */
+	SESSION_ONLINE,		/* CONNECTED, subscribed */
+	SESSION_UNAUTHORIZED,	/* the token was refused; not retrying */
+	SESSION_STOPPED,	/* shutting down */
+};
+void		 session_opened(void);
+void		 session_input(const char *, size_t);
+void		 session_closed(const char *reason);
+void		 session_connecting(void);
+enum session_state session_state(void);
+const char	*session_state_name(enum session_state);
+const char	*session_reason(void);
+int64_t		 session_since(void);
+/*
+ * Send a SEND to an /app destination with a JSON body, with optional
+ * request-id and receipt headers. Returns 0, or -1 when not online.
+ */
+int		 session_send(const char *dest, const char *body,
+		     const char *request_id, const char *receipt);
+void		 session_saw_seq(int64_t seq);
+
+/* A pending upstream request: a reply, an error, or a timeout ends it. */
+typedef void	 session_reply_cb(void *arg, int code, const char *message,
+		     json_t *data);
+int		 session_request(const char *dest, json_t *body,
+		     session_reply_cb *, void *arg);
+
+/* outbox.c: durable queue of outgoing messages. */
+int		 outbox_add(const char *id, const char *dest, const char *body);
+void		 outbox_flush(void);
+void		 outbox_offline(void);
+int		 outbox_reply(const char *request_id, int code,
+		     const char *message, json_t *data);
+void		 outbox_receipt(const char *receipt_id);
+
+/* events.c: the event log and its fan-out. */
+int64_t		 events_emit(const char *type, json_t *body);
+void		 events_pump(void);
+int64_t		 events_head(void);
+
+/* listener.c: the Unix socket. */
+int		 listener_open(const char *path, char **cause);
+void		 listener_close(void);
+
+/* client.c: one local client. */
+struct client {
+	uint64_t		 id;
+	int			 fd;
+	uid_t			 uid;
+	pid_t			 pid;
+	ev_io			 rio;
+	ev_io			 wio;
+	struct buf		 in;
+	struct buf		 out;
+	int			 dead;
+	int			 subscribed;	/* receives events */
+	int64_t			 cursor;	/* last event seq sent */
+	TAILQ_ENTRY(client)	 entry;
+};
+TAILQ_HEAD(clients, client);
+extern struct clients	 clients;
+
+void		 client_create(int fd, uid_t, pid_t);
+void		 client_reply(struct client *, uint32_t msgid, json_t *error,
+		     json_t *result);
+struct client	*client_find(uint64_t id);
+void		 client_notify(struct client *, const char *method, json_t *params);
+int		 client_congested(struct client *);
+void		 client_flush_all(void);
+void		 client_reap(void);
+void		 client_close_all(void);
+
+/* dispatch.c: the method table. */
+#define DISPATCH_LATER	1	/* the handler answers later with client_reply */
+typedef int	 method_fn(struct client *, uint32_t msgid, json_t *args,
+		     json_t **result, json_t **error);
+void		 dispatch(struct client *, uint32_t msgid, const char *method,
+		     json_t *params);
+json_t		*dispatch_methods(void);
+
+/* Argument helpers for handlers (dispatch.c): 0 on success, -1 with *error set. */
+int		 arg_string(json_t *args, const char *key, int required,
+		     size_t maxlen, const char **out, json_t **error);
+int		 arg_int(json_t *args, const char *key, int64_t min, int64_t max,
+		     int64_t dflt, int64_t *out, json_t **error);
+int		 arg_conversation(json_t *args, char *conv, size_t len,
+		     json_t **error);
+
+/* Handlers: m_session.c, m_message.c. */
+method_fn	 m_rpc_describe, m_session_status, m_session_reconnect,
+		 m_events_subscribe, m_events_unsubscribe;
+method_fn	 m_message_send, m_message_history, m_message_revoke,
+		 m_message_get;
+/* Take a chat message from the server (m_message.c). */
+void		 message_received(json_t *msg);
+/* Is this a valid user or group id (1-64 of [A-Za-z0-9_.@-])? */
+int		 valid_id(const char *);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * dispatch: the method table of the local RPC and the argument checks every
+ * handler shares. Handlers live in m_<domain>.c; this file only routes and
+ * validates, and never touches the store or the upstream.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "rpc.h"
+
+struct method {
+	const char	*name;
+	method_fn	*fn;
+	const char	*summary;
+};
+
+static const struct method methods[] = {
+	{ "rpc.describe", m_rpc_describe, "list the methods" },
+	{ "session.status", m_session_status, "connection state and identity" },
+	{ "session.reconnect", m_session_reconnect, "reconnect now" },
+	{ "events.subscribe", m_events_subscribe, "receive events {since}" },
+	{ "events.unsubscribe", m_events_unsubscribe, "stop receiving events" },
+	{ "message.send", m_message_send, "send {user, text[, id]}" },
+	{ "message.history", m_message_history, "history {user, limit, before}" },
+	{ "message.get", m_message_get, "one message {id}" },
+	{ "message.revoke", m_message_revoke, "revoke {id}" },
+};
+
+/* The method table as [{name, summary}], for rpc.describe. */
+json_t *
+dispatch_methods(void)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s}", "name",
+		    methods[i].name, "summary", methods[i].summary));
+	return a;
+}
+
+/* Route one request and answer it, unless the handler answers later. */
+void
+dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
+{
+	const struct method	*m = NULL;
+	json_t			*args, *result = NULL, *error = NULL;
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		if (strcmp(methods[i].name, method) == 0) {
+			m = &methods[i];
+			break;
+		}
+	}
+	if (m == NULL) {
+		client_reply(c, msgid, rpc_error_new(RPC_E_NO_METHOD,
+		    "no method '%.64s' (rpc.describe lists them)", method), NULL);
+		return;
+	}
+	/* DESIGN: params is an array holding one map of named arguments. */
+	if (json_array_size(params) == 0)
+		args = json_object();
+	else if (json_array_size(params) == 1 &&
+	    json_is_object(json_array_get(params, 0)))
+		args = json_incref(json_array_get(params, 0));
+	else {
+		client_reply(c, msgid, rpc_error_new(RPC_E_BAD_PARAMS,
+		    "params must be [] or [{named arguments}]"), NULL);
+		return;
+	}
+	log_debug("client %llu: %s", (unsigned long long)c->id, method);
+	r = m->fn(c, msgid, args, &result, &error);
+	json_decref(args);
+	if (r == DISPATCH_LATER)
+		return;
+	if (error == NULL && result == NULL)
+		result = json_object();
+	client_reply(c, msgid, error, result);
+}
+
+/* Whether s is a user, group or app id: 1-64 of [A-Za-z0-9_.@-]. */
+int
+valid_id(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 1 && n <= 64 &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.@-") == n;
+}
+
+/* Fetch a string argument. */
+int
+arg_string(json_t *args, const char *key, int required, size_t maxlen,
+    const char **out, json_t **error)
+{
+	json_t	*v = json_object_get(args, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'%s' is required", key);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'%s' must be a string", key);
+		return -1;
+	}
+	if (json_string_length(v) > maxlen) {
+		*error = rpc_error_new(RPC_E_TOO_LARGE,
+		    "'%s' is longer than %zu bytes", key, maxlen);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* Fetch an integer argument within [min, max], or dflt when absent. */
+int
+arg_int(json_t *args, const char *key, int64_t min, int64_t max, int64_t dflt,
+    int64_t *out, json_t **error)
+{
+	json_t	*v = json_object_get(args, key);
+
+	*out = dflt;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "'%s' must be an integer from %lld to %lld", key,
+		    (long long)min, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/*
+ * Read the conversation: exactly one of "user" or "group" (DESIGN), written
+ * to conv as "u:ID" or "g:ID".
+ */
+int
+arg_conversation(json_t *args, char *conv, size_t len, json_t **error)
+{
+	const char	*user, *group;
+
+	if (arg_string(args, "user", 0, 64, &user, error) == -1 ||
+	    arg_string(args, "group", 0, 64, &group, error) == -1)
+		return -1;
+	if ((user == NULL) == (group == NULL)) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "give exactly one of 'user' or 'group'");
+		return -1;
+	}
+	if (!valid_id(user ? user : group)) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "ids are 1-64 characters of A-Z a-z 0-9 _ . @ -");
+		return -1;
+	}
+	snprintf(conv, len, "%s:%s", user ? "u" : "g", user ? user : group);
+	return 0;
+}

@@ -1,0 +1,297 @@
+/*
+ * m_message: message.* handlers and the intake of chat messages from the
+ * server. Everything is stored before it is announced; the store and the
+ * outbox do the durable work, this file decides what a message means.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "rpc.h"
+#include "store.h"
+
+#define TEXT_MAX	(64 * 1024)	/* UPSTREAM.md: content is at most 64 KiB */
+#define CONV_MAX	80
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Make a new message id: 128 random bits in hex. */
+static void
+message_new_id(char out[33])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 r[16];
+	int			 i;
+
+	if (getrandom(r, sizeof r, 0) != sizeof r)
+		fatalx("getrandom failed");
+	for (i = 0; i < 16; i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/* Announce a message change after storing it. */
+static void
+message_announce(int put, const char *id)
+{
+	const char	*type;
+	json_t		*m;
+
+	if (put == STORE_INSERTED)
+		type = "message.new";
+	else if (put == STORE_UPDATED)
+		type = "message.updated";
+	else
+		return;
+	if ((m = store_get_message(store, id)) == NULL)
+		return;
+	if (put == STORE_UPDATED && strcmp(json_string_value(
+	    json_object_get(m, "status")), "REVOKED") == 0)
+		type = "message.revoked";
+	events_emit(type, json_pack("{s:o}", "message", m));
+}
+
+/* Take a chat message object from the server (UPSTREAM.md), store it, announce it. */
+void
+message_received(json_t *body)
+{
+	const char	*id, *from, *to, *chat, *content, *status, *type;
+	char		 conv[CONV_MAX];
+	json_t		*m;
+	int64_t		 seq;
+	int		 put;
+
+	id = json_string_value(json_object_get(body, "id"));
+	from = json_string_value(json_object_get(body, "fromId"));
+	to = json_string_value(json_object_get(body, "toId"));
+	chat = json_string_value(json_object_get(body, "chatType"));
+	content = json_string_value(json_object_get(body, "content"));
+	status = json_string_value(json_object_get(body, "status"));
+	type = json_string_value(json_object_get(body, "msgType"));
+	seq = json_integer_value(json_object_get(body, "seq"));
+	if (id == NULL || strlen(id) > 128 || from == NULL || !valid_id(from) ||
+	    to == NULL || !valid_id(to) || content == NULL) {
+		log_warn("ignoring a malformed chat message from the server");
+		return;
+	}
+	if (chat != NULL && strcmp(chat, "GROUP") == 0)
+		snprintf(conv, sizeof conv, "g:%s", to);
+	else
+		snprintf(conv, sizeof conv, "u:%s",
+		    self_id != NULL && strcmp(from, self_id) == 0 ? to : from);
+	m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", id,
+	    "from", from, "to", to, "type", type ? type : "TEXT",
+	    "content", content, "status", status ? status : "SENT",
+	    "createdAt", json_integer_value(json_object_get(body, "createdAt")),
+	    "seq", (json_int_t)seq);
+	if (m == NULL)
+		fatalx("out of memory");
+	put = store_put_message(store, conv, m);
+	json_decref(m);
+	if (put == -1) {
+		log_error("cannot store message: %s", store_error(store));
+		return;
+	}
+	message_announce(put, id);
+	if (seq > 0)
+		session_saw_seq(seq);
+}
+
+/*
+ * message.send {user, text[, id]}: commit to the outbox, answer {id, status}.
+ * A repeated id answers the stored message and sends nothing again.
+ */
+int
+m_message_send(struct client *c, uint32_t msgid, json_t *args, json_t **result,
+    json_t **error)
+{
+	const char	*text, *given;
+	char		 conv[CONV_MAX], id[65];
+	json_t		*m, *body;
+	char		*text_body;
+	int		 put;
+
+	if (arg_conversation(args, conv, sizeof conv, error) == -1 ||
+	    arg_string(args, "text", 1, TEXT_MAX, &text, error) == -1 ||
+	    arg_string(args, "id", 0, 64, &given, error) == -1)
+		return 0;
+	if (*text == '\0') {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'text' is empty");
+		return 0;
+	}
+	if (conv[0] == 'g') {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "sending to groups is not supported yet");
+		return 0;
+	}
+	if (given != NULL) {
+		if (!valid_id(given)) {
+			*error = rpc_error_new(RPC_E_BAD_PARAMS,
+			    "'id' must be 1-64 characters of A-Z a-z 0-9 _ . @ -");
+			return 0;
+		}
+		snprintf(id, sizeof id, "%s", given);
+		if ((m = store_get_message(store, id)) != NULL) {
+			*result = json_pack("{s:s,s:O}", "id", id, "status",
+			    json_object_get(m, "status"));
+			json_decref(m);
+			return 0;
+		}
+	} else
+		message_new_id(id);
+
+	m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:i}", "id", id,
+	    "from", self_id ? self_id : "", "to", conv + 2, "type", "TEXT",
+	    "content", text, "status", "SENDING", "createdAt",
+	    (json_int_t)now_ms(), "seq", 0);
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "appId", cfg.app_id,
+	    "messageId", id, "toId", conv + 2, "chatType", "SINGLE",
+	    "msgType", "TEXT", "content", text);
+	if (m == NULL || body == NULL ||
+	    (text_body = json_dumps(body, JSON_COMPACT)) == NULL)
+		fatalx("out of memory");
+	json_decref(body);
+	put = store_put_message(store, conv, m);
+	json_decref(m);
+	if (put == -1 || outbox_add(id, "/app/chat.send", text_body) == -1) {
+		*error = rpc_error_new(RPC_E_INTERNAL, "cannot queue message: %s",
+		    store_error(store));
+		free(text_body);
+		return 0;
+	}
+	free(text_body);
+	message_announce(put, id);
+	*result = json_pack("{s:s,s:s}", "id", id, "status", "SENDING");
+	return 0;
+}
+
+/* message.history {user|group, limit, before}: a page from the cache. */
+int
+m_message_history(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	const char	*before;
+	char		 conv[CONV_MAX];
+	json_t		*msgs;
+	int64_t		 limit;
+	int		 more;
+
+	if (arg_conversation(args, conv, sizeof conv, error) == -1 ||
+	    arg_int(args, "limit", 1, 1000, 50, &limit, error) == -1 ||
+	    arg_string(args, "before", 0, 128, &before, error) == -1)
+		return 0;
+	if ((msgs = store_history(store, conv, before, (int)limit, &more)) == NULL) {
+		*error = rpc_error_new(before != NULL ? RPC_E_NOT_FOUND :
+		    RPC_E_INTERNAL, "%s", store_error(store));
+		return 0;
+	}
+	*result = json_pack("{s:o,s:b}", "messages", msgs, "more", more);
+	return 0;
+}
+
+/* message.get {id}: one cached message. */
+int
+m_message_get(struct client *c, uint32_t msgid, json_t *args, json_t **result,
+    json_t **error)
+{
+	const char	*id;
+	json_t		*m;
+
+	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+		return 0;
+	if ((m = store_get_message(store, id)) == NULL) {
+		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
+		return 0;
+	}
+	*result = json_pack("{s:o}", "message", m);
+	return 0;
+}
+
+/* Who is waiting for an upstream answer: the client may be gone by then. */
+struct waiter {
+	uint64_t	 client;
+	uint32_t	 msgid;
+	char		 id[129];
+};
+
+/* Map an upstream reply code to a local error. */
+static json_t *
+upstream_error(int code, const char *message)
+{
+	enum rpc_error	 e;
+
+	switch (code) {
+	case -1: e = RPC_E_OFFLINE; break;
+	case 400: e = RPC_E_BAD_PARAMS; break;
+	case 401: e = RPC_E_UNAUTHORIZED; break;
+	case 403: e = RPC_E_FORBIDDEN; break;
+	case 404: e = RPC_E_NOT_FOUND; break;
+	case 409: e = RPC_E_CONFLICT; break;
+	default: e = RPC_E_UPSTREAM; break;
+	}
+	return rpc_error_new(e, "%s", message);
+}
+
+static void
+revoke_done(void *arg, int code, const char *message, json_t *data)
+{
+	struct waiter	*w = arg;
+	struct client	*c = client_find(w->client);
+	json_t		*m;
+
+	if (code == 0 && json_is_object(data))
+		message_received(data);
+	if (c != NULL) {
+		if (code != 0)
+			client_reply(c, w->msgid, upstream_error(code, message), NULL);
+		else if ((m = store_get_message(store, w->id)) != NULL)
+			client_reply(c, w->msgid, NULL, json_pack("{s:o}", "message", m));
+		else
+			client_reply(c, w->msgid, NULL, json_pack("{s:s,s:s}",
+			    "id", w->id, "status", "REVOKED"));
+	}
+	free(w);
+}
+
+/* message.revoke {id}: ask the server; answered when it answers. */
+int
+m_message_revoke(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	const char	*id;
+	struct waiter	*w;
+
+	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+		return 0;
+	if (session_state() != SESSION_ONLINE) {
+		*error = rpc_error_new(RPC_E_OFFLINE,
+		    "revoking needs the server, and the session is %s",
+		    session_state_name(session_state()));
+		return 0;
+	}
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		fatalx("out of memory");
+	w->client = c->id;
+	w->msgid = msgid;
+	snprintf(w->id, sizeof w->id, "%s", id);
+	if (session_request("/app/chat.revoke", json_pack("{s:s}", "messageId", id),
+	    revoke_done, w) == -1) {
+		free(w);
+		*error = rpc_error_new(RPC_E_OFFLINE, "the session is not online");
+		return 0;
+	}
+	return DISPATCH_LATER;
+}

@@ -1,0 +1,70 @@
+/*
+ * m_session: handlers for rpc.*, session.* and events.*: introspection, the
+ * connection's state, and event subscriptions.
+ */
+#include "daemon.h"
+#include "rpc.h"
+
+/* rpc.describe: the method names and a line about each. */
+int
+m_rpc_describe(struct client *c, uint32_t msgid, json_t *args, json_t **result,
+    json_t **error)
+{
+	*result = json_pack("{s:s,s:o}", "version", "0.1", "methods",
+	    dispatch_methods());
+	return 0;
+}
+
+/* session.status: the connection state, who we are, where we connect. */
+int
+m_session_status(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	*result = json_pack("{s:s,s:s,s:I,s:s?,s:s,s:s}",
+	    "state", session_state_name(session_state()),
+	    "reason", session_reason(),
+	    "since", (json_int_t)session_since(),
+	    "user", self_id,
+	    "upstream", cfg.upstream,
+	    "appId", cfg.app_id);
+	return 0;
+}
+
+/* session.reconnect: connect now, even after the token was refused. */
+int
+m_session_reconnect(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	daemon_reload_token();
+	upstream_kick();
+	*result = json_pack("{s:s}", "state", session_state_name(session_state()));
+	return 0;
+}
+
+/*
+ * events.subscribe {since}: events after seq since (replayed from the log),
+ * then live; without since, only new events. Answers {seq} (the newest now).
+ */
+int
+m_events_subscribe(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	int64_t	 since, head = events_head();
+
+	if (arg_int(args, "since", 0, INT64_MAX, -1, &since, error) == -1)
+		return 0;
+	c->subscribed = 1;
+	c->cursor = since == -1 || since > head ? head : since;
+	*result = json_pack("{s:I}", "seq", (json_int_t)head);
+	return 0;
+}
+
+/* events.unsubscribe: stop the event stream. */
+int
+m_events_unsubscribe(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	c->subscribed = 0;
+	*result = json_object();
+	return 0;
+}

@@ -1,0 +1,291 @@
+/*
+ * imgwd: arguments, configuration, signals and the event loop. Owns the
+ * process-wide state (loop, store, configuration, own user id); protocol work
+ * lives in the other daemon/ files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "paths.h"
+#include "store.h"
+
+#define TOKEN_MAX	4096
+
+struct ev_loop	*loop;
+struct store	*store;
+struct config	 cfg;
+char		*self_id;
+
+static ev_signal	 sig_term, sig_int, sig_hup;
+static ev_prepare	 turn_end;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: imgwd --upstream URL [--token-file FILE] [--socket PATH] [--db FILE]\n"
+"             [--app-id ID] [--user ID] [--ca-file FILE] [-v] [--help]\n"
+"\n"
+"imgwd keeps one authenticated session to a XuqmGroup IM server (STOMP 1.2\n"
+"over WebSocket), caches everything in SQLite and serves local programs over\n"
+"MessagePack-RPC on a Unix socket. It runs in the foreground; logs go to\n"
+"stderr.\n"
+"\n"
+"  --upstream URL     ws://HOST:PORT/ws/im or wss://HOST/ws/im\n"
+"  --token-file FILE  file holding the user's token (userSig); otherwise the\n"
+"                     IMGW_TOKEN environment variable. Tokens are never\n"
+"                     accepted on the command line and never logged.\n"
+"                     SIGHUP re-reads the file and reconnects.\n"
+"  --socket PATH      the local socket (default: $IMGW_SOCKET, else\n"
+"                     $XDG_RUNTIME_DIR/imgw/imgwd.sock, else\n"
+"                     /tmp/imgw-UID/imgwd.sock); its directory is made 0700\n"
+"  --db FILE          the SQLite cache (default: imgw.db beside the socket)\n"
+"  --app-id ID        the tenant's appId sent in every body (default\n"
+"                     ak_demo_chat)\n"
+"  --user ID          own user id (default: learnt from the server)\n"
+"  --ca-file FILE     extra CA certificates for wss:// (verification is\n"
+"                     always on)\n"
+"  -v, --verbose      log debugging detail (never tokens)\n");
+}
+
+/* Read the token from the file or the environment; 0, or -1 with a message. */
+static int
+read_token(char **out, char **cause)
+{
+	char		 buf[TOKEN_MAX + 2];
+	const char	*env;
+	struct stat	 sb;
+	size_t		 n;
+	int		 fd;
+
+	*out = NULL;
+	if (cfg.token_file == NULL) {
+		if ((env = getenv("IMGW_TOKEN")) == NULL || *env == '\0') {
+			*cause = strdup("no token: give --token-file FILE or set IMGW_TOKEN");
+			return -1;
+		}
+		*out = strdup(env);
+		/* Children and /proc/PID/environ readers need not see it. */
+		unsetenv("IMGW_TOKEN");
+		return 0;
+	}
+	if ((fd = open(cfg.token_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (asprintf(cause, "%s: %s", cfg.token_file, strerror(errno)) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0)
+		log_warn("%s is readable by others; chmod 600 it", cfg.token_file);
+	n = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof buf - 1)
+			break;
+	}
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	if (n == 0 || n > TOKEN_MAX || strpbrk(buf, " \t\r\n") != NULL) {
+		if (asprintf(cause, "%s: not a token (empty, too long or "
+		    "several lines)", cfg.token_file) == -1)
+			*cause = NULL;
+		explicit_bzero(buf, sizeof buf);
+		return -1;
+	}
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
+/* Re-read the token; keeps the old one on failure. Returns 0 or -1. */
+int
+daemon_reload_token(void)
+{
+	char	*tok, *cause = NULL;
+
+	if (cfg.token_file == NULL)
+		return 0;	/* the environment was read once */
+	if (read_token(&tok, &cause) == -1) {
+		log_warn("token not reloaded: %s", cause ? cause : "error");
+		free(cause);
+		return -1;
+	}
+	if (cfg.token != NULL)
+		explicit_bzero(cfg.token, strlen(cfg.token));
+	free(cfg.token);
+	cfg.token = tok;
+	return 0;
+}
+
+/* Record our own user id, learnt from configuration or the server. */
+void
+daemon_set_self(const char *id)
+{
+	if (id == NULL || !valid_id(id) ||
+	    (self_id != NULL && strcmp(self_id, id) == 0))
+		return;
+	if (self_id != NULL)
+		log_warn("server says we are %s, not %s", id, self_id);
+	free(self_id);
+	self_id = strdup(id);
+	if (store_set_kv(store, "self", id) == -1)
+		log_warn("%s", store_error(store));
+}
+
+/* End of a loop turn: commit, then fan out and write (DESIGN: commit first). */
+static void
+turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
+{
+	if (store_flush(store) == -1)
+		log_error("cannot commit: %s", store_error(store));
+	events_pump();
+	client_flush_all();
+	client_reap();
+}
+
+static void
+sig_stop_cb(struct ev_loop *l, ev_signal *w, int revents)
+{
+	log_info("caught signal %d, stopping", w->signum);
+	ev_break(l, EVBREAK_ALL);
+}
+
+static void
+sig_hup_cb(struct ev_loop *l, ev_signal *w, int revents)
+{
+	log_info("SIGHUP: reloading token and reconnecting");
+	if (daemon_reload_token() == 0)
+		upstream_kick();
+}
+
+/* Make the socket's directory path for the default database location. */
+static char *
+default_db(const char *sock)
+{
+	const char	*slash = strrchr(sock, '/');
+	char		*p;
+
+	if (slash == NULL)
+		return strdup("imgw.db");
+	if (asprintf(&p, "%.*s/imgw.db", (int)(slash - sock), sock) == -1)
+		return NULL;
+	return p;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "upstream", required_argument, NULL, 'u' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "app-id", required_argument, NULL, 'a' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "ca-file", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static char	 sockbuf[256];
+	char		*cause = NULL, *db_default = NULL, *s;
+	int		 ch, verbose = 0;
+
+	cfg.app_id = "ak_demo_chat";
+	while ((ch = getopt_long(argc, argv, "u:t:s:d:a:U:c:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u': cfg.upstream = optarg; break;
+		case 't': cfg.token_file = optarg; break;
+		case 's': cfg.socket_path = optarg; break;
+		case 'd': cfg.db_path = optarg; break;
+		case 'a': cfg.app_id = optarg; break;
+		case 'U': cfg.user = optarg; break;
+		case 'c': cfg.ca_file = optarg; break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "imgwd: unexpected argument '%s' (tokens are "
+		    "never taken on the command line)\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (cfg.upstream == NULL) {
+		fprintf(stderr, "imgwd: --upstream URL is required\n");
+		usage(stderr);
+		return 2;
+	}
+	if (!valid_id(cfg.app_id) || (cfg.user != NULL && !valid_id(cfg.user))) {
+		fprintf(stderr, "imgwd: ids are 1-64 characters of A-Z a-z 0-9 _ . @ -\n");
+		return 2;
+	}
+	log_open("imgwd", verbose ? LOG_DEBUG : LOG_INFO);
+	if (read_token(&cfg.token, &cause) == -1)
+		fatalx("%s", cause ? cause : "cannot read token");
+	if (cfg.socket_path == NULL) {
+		if (paths_socket(sockbuf, sizeof sockbuf) == -1)
+			fatalx("default socket path too long");
+		cfg.socket_path = sockbuf;
+	}
+	if (cfg.db_path == NULL) {
+		if ((db_default = default_db(cfg.socket_path)) == NULL)
+			fatalx("out of memory");
+		cfg.db_path = db_default;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(EVFLAG_AUTO);
+
+	if ((store = store_open(cfg.db_path, &cause)) == NULL)
+		fatalx("cannot open database: %s", cause);
+	if (cfg.user != NULL)
+		daemon_set_self(cfg.user);
+	else if ((s = store_get_kv(store, "self")) != NULL)
+		self_id = s;
+	if (listener_open(cfg.socket_path, &cause) == -1)
+		fatalx("%s", cause);
+	if (upstream_start(&cause) == -1)
+		fatalx("%s", cause);
+
+	ev_signal_init(&sig_term, sig_stop_cb, SIGTERM);
+	ev_signal_init(&sig_int, sig_stop_cb, SIGINT);
+	ev_signal_init(&sig_hup, sig_hup_cb, SIGHUP);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_signal_start(loop, &sig_hup);
+	ev_prepare_init(&turn_end, turn_end_cb);
+	ev_prepare_start(loop, &turn_end);
+
+	log_info("serving %s, upstream %s", cfg.socket_path, cfg.upstream);
+	ev_run(loop, 0);
+
+	/* The lws context is destroyed here, outside any lws callback. */
+	upstream_stop();
+	client_close_all();
+	listener_close();
+	store_close(store);
+	if (cfg.token != NULL)
+		explicit_bzero(cfg.token, strlen(cfg.token));
+	free(cfg.token);
+	free(self_id);
+	free(db_default);
+	log_info("stopped");
+	return 0;
+}

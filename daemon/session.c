@@ -1,0 +1,471 @@
+/*
+ * session: the STOMP 1.2 session on top of the upstream WebSocket. Owns the
+ * connection state, the CONNECT handshake, subscriptions, request/reply
+ * correlation (request-id, UPSTREAM.md) and the offline sync cursor.
+ * Never touches sockets (upstream.c) or SQL (store.c) directly.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "stomp.h"
+#include "store.h"
+
+#define REQUEST_TIMEOUT	30.0	/* seconds an upstream request may take */
+#define SYNC_PAGE	500
+
+struct pending {
+	char			 id[32];
+	ev_tstamp		 deadline;
+	session_reply_cb	*cb;
+	void			*arg;
+	TAILQ_ENTRY(pending)	 entry;
+};
+
+static struct {
+	enum session_state	 state;
+	char			 reason[256];
+	int64_t			 since;		/* when the state was entered, ms */
+	struct buf		 in;
+	unsigned		 next_id;
+	TAILQ_HEAD(, pending)	 pending;
+	ev_timer		 timer;
+	int			 syncing;
+	int64_t			 cursor;	/* highest server seq known complete */
+	int			 init;
+} ss;
+
+static const char *const session_names[] = {
+	[SESSION_OFFLINE] = "offline",
+	[SESSION_CONNECTING] = "connecting",
+	[SESSION_ONLINE] = "online",
+	[SESSION_UNAUTHORIZED] = "unauthorized",
+	[SESSION_STOPPED] = "stopped",
+};
+
+static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
+
+/* Set up the session's state on first use. */
+static void
+session_init(void)
+{
+	char	*v;
+
+	if (ss.init)
+		return;
+	ss.init = 1;
+	buf_init(&ss.in);
+	TAILQ_INIT(&ss.pending);
+	ev_timer_init(&ss.timer, session_timer_cb, 1.0, 1.0);
+	if ((v = store_get_kv(store, "sync_seq")) != NULL) {
+		ss.cursor = strtoll(v, NULL, 10);
+		free(v);
+	}
+}
+
+/* Return the name of a state, as seen in session.status and events. */
+const char *
+session_state_name(enum session_state s)
+{
+	return session_names[s];
+}
+
+/* Return the current state. */
+enum session_state
+session_state(void)
+{
+	return ss.state;
+}
+
+/* Return why the session is in its state (may be empty). */
+const char *
+session_reason(void)
+{
+	return ss.reason;
+}
+
+/* Return when the current state began (ms since the epoch). */
+int64_t
+session_since(void)
+{
+	return ss.since;
+}
+
+/* Enter a state and log it as an event. */
+static void
+session_set_state(enum session_state st, const char *reason)
+{
+	if (ss.state == st && strcmp(ss.reason, reason) == 0)
+		return;
+	ss.state = st;
+	snprintf(ss.reason, sizeof ss.reason, "%s", reason);
+	ss.since = (int64_t)(ev_now(loop) * 1000);
+	log_info("session %s%s%s", session_state_name(st), *reason ? ": " : "",
+	    reason);
+	events_emit("session.state", json_pack("{s:s,s:s}",
+	    "state", session_state_name(st), "reason", reason));
+}
+
+/* Encode and queue one frame. */
+static int
+session_write(const struct stomp_frame *f)
+{
+	struct buf	 b;
+	int		 rc;
+
+	buf_init(&b);
+	if (stomp_encode(&b, f) == -1) {
+		buf_clear(&b);
+		log_warn("cannot encode %s frame", stomp_command_name(f->command));
+		return -1;
+	}
+	rc = upstream_send(b.data, b.len);
+	buf_clear(&b);
+	return rc;
+}
+
+/* The socket is connecting (again). */
+void
+session_connecting(void)
+{
+	session_init();
+	session_set_state(SESSION_CONNECTING, "");
+}
+
+/* The WebSocket is open: send CONNECT (seed frame). */
+void
+session_opened(void)
+{
+	struct stomp_frame	 f;
+	char			*auth;
+	const char		*host;
+
+	session_init();
+	buf_reset(&ss.in);
+	if (asprintf(&auth, "Bearer %s", cfg.token) == -1)
+		fatalx("out of memory");
+	host = strstr(cfg.upstream, "://") + 3;
+	stomp_frame_init(&f, STOMP_CONNECT);
+	stomp_frame_add(&f, "accept-version", "1.2");
+	stomp_frame_add(&f, "heart-beat", "0,0");
+	stomp_frame_add(&f, "host", host);
+	stomp_frame_add(&f, "Authorization", auth);
+	if (session_write(&f) == -1)
+		upstream_drop("cannot send CONNECT");
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+}
+
+/* Subscribe to a destination. */
+static void
+session_subscribe(const char *id, const char *dest)
+{
+	struct stomp_frame	 f;
+
+	stomp_frame_init(&f, STOMP_SUBSCRIBE);
+	stomp_frame_add(&f, "id", id);
+	stomp_frame_add(&f, "destination", dest);
+	session_write(&f);
+}
+
+static void	session_sync(void);
+
+/* Handle a sync reply: advance the cursor, fetch the next page if any. */
+static void
+session_sync_reply(void *arg, int code, const char *message, json_t *data)
+{
+	json_t	*seq = json_object_get(data, "seq");
+	char	 v[32];
+
+	ss.syncing = 0;
+	if (code != 0) {
+		log_warn("sync failed: %d %s", code, message);
+		return;
+	}
+	if (json_is_integer(seq) && json_integer_value(seq) > ss.cursor) {
+		ss.cursor = json_integer_value(seq);
+		snprintf(v, sizeof v, "%lld", (long long)ss.cursor);
+		if (store_set_kv(store, "sync_seq", v) == -1)
+			log_warn("%s", store_error(store));
+	}
+	log_debug("synced %lld messages up to %lld",
+	    (long long)json_integer_value(json_object_get(data, "count")),
+	    (long long)ss.cursor);
+	if (json_is_true(json_object_get(data, "more")))
+		session_sync();
+}
+
+/* Ask the server for everything after our cursor (UPSTREAM.md chat.sync). */
+static void
+session_sync(void)
+{
+	if (session_request("/app/chat.sync", json_pack("{s:I,s:i}",
+	    "since", (json_int_t)ss.cursor, "limit", SYNC_PAGE),
+	    session_sync_reply, NULL) == 0)
+		ss.syncing = 1;
+}
+
+/*
+ * A live message carried server seq: when no sync is running, everything up
+ * to it has been seen (we were subscribed before the last sync finished).
+ */
+void
+session_saw_seq(int64_t seq)
+{
+	char	 v[32];
+
+	if (ss.syncing || seq <= ss.cursor)
+		return;
+	ss.cursor = seq;
+	snprintf(v, sizeof v, "%lld", (long long)seq);
+	if (store_set_kv(store, "sync_seq", v) == -1)
+		log_warn("%s", store_error(store));
+}
+
+/* Find and unlink a pending request. */
+static struct pending *
+session_take(const char *id)
+{
+	struct pending	*p;
+
+	TAILQ_FOREACH(p, &ss.pending, entry) {
+		if (strcmp(p->id, id) == 0) {
+			TAILQ_REMOVE(&ss.pending, p, entry);
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* Complete a pending request. */
+static void
+session_complete(struct pending *p, int code, const char *message, json_t *data)
+{
+	p->cb(p->arg, code, message, data);
+	free(p);
+	if (TAILQ_EMPTY(&ss.pending))
+		ev_timer_stop(loop, &ss.timer);
+}
+
+/* A reply on /user/queue/replies. */
+static void
+session_reply(const struct stomp_frame *f)
+{
+	const char	*rid = stomp_frame_get(f, "request-id");
+	json_t		*body, *data;
+	const char	*message;
+	struct pending	*p;
+	int		 code;
+
+	if (rid == NULL)
+		return;
+	body = json_loadb(f->body, f->body_len, 0, NULL);
+	if (!json_is_object(body) || !json_is_integer(json_object_get(body, "code"))) {
+		log_warn("malformed reply to %s", rid);
+		code = 500;
+		message = "malformed reply from server";
+		data = NULL;
+	} else {
+		code = (int)json_integer_value(json_object_get(body, "code"));
+		message = json_string_value(json_object_get(body, "message"));
+		if (message == NULL)
+			message = code == 0 ? "ok" : "refused";
+		data = json_object_get(body, "data");
+	}
+	if (outbox_reply(rid, code, message, data) == 0 &&
+	    (p = session_take(rid)) != NULL)
+		session_complete(p, code, message, data);
+	json_decref(body);
+}
+
+/* A chat message on the personal queue or a group topic. */
+static void
+session_message(const struct stomp_frame *f)
+{
+	const char	*dest = stomp_frame_get(f, "destination");
+	json_t		*body;
+
+	if (dest != NULL && strcmp(dest, "/user/queue/replies") == 0) {
+		session_reply(f);
+		return;
+	}
+	body = json_loadb(f->body, f->body_len, 0, NULL);
+	if (!json_is_object(body)) {
+		log_warn("ignoring a MESSAGE on %s that is not a JSON object",
+		    dest ? dest : "(no destination)");
+		json_decref(body);
+		return;
+	}
+	if (dest != NULL && (strcmp(dest, "/user/queue/messages") == 0 ||
+	    strncmp(dest, "/topic/group/", 13) == 0))
+		message_received(body);
+	else
+		log_debug("ignoring MESSAGE on %s", dest ? dest : "(none)");
+	json_decref(body);
+}
+
+/* Act on one frame from the server. */
+static void
+session_frame(const struct stomp_frame *f)
+{
+	const char	*v;
+
+	switch (f->command) {
+	case STOMP_HEARTBEAT:
+		break;
+	case STOMP_CONNECTED:
+		daemon_set_self(stomp_frame_get(f, "user-name"));
+		session_subscribe("sub-1", "/user/queue/messages");
+		session_subscribe("sub-2", "/user/queue/replies");
+		session_subscribe("sub-3", "/user/queue/events");
+		session_set_state(SESSION_ONLINE, "");
+		upstream_reset_backoff();
+		session_sync();
+		outbox_flush();
+		break;
+	case STOMP_MESSAGE:
+		session_message(f);
+		break;
+	case STOMP_RECEIPT:
+		if ((v = stomp_frame_get(f, "receipt-id")) != NULL)
+			outbox_receipt(v);
+		break;
+	case STOMP_ERROR:
+		v = stomp_frame_get(f, "message");
+		if (v == NULL)
+			v = "error without message";
+		if (strcmp(v, "Unauthorized") == 0) {
+			/* Retrying the same token cannot help: wait for a new one. */
+			upstream_hold();
+			session_set_state(SESSION_UNAUTHORIZED,
+			    "the server refused the token; fix it and send SIGHUP");
+		} else
+			log_warn("server error: %.200s", v);
+		upstream_drop("server sent ERROR");
+		break;
+	default:
+		log_warn("unexpected %s frame from server",
+		    stomp_command_name(f->command));
+		break;
+	}
+}
+
+/* Bytes from the WebSocket: decode every complete frame. */
+void
+session_input(const char *p, size_t n)
+{
+	struct stomp_frame	 f;
+	const char		*cause;
+	size_t			 used;
+	int			 r;
+
+	if (buf_add(&ss.in, p, n) == -1)
+		fatalx("out of memory");
+	while (buf_left(&ss.in) > 0) {
+		r = stomp_decode(buf_head(&ss.in), buf_left(&ss.in), &f, &used, &cause);
+		if (r == STOMP_MORE)
+			break;
+		if (r == STOMP_BAD) {
+			log_warn("malformed frame from server: %s", cause);
+			buf_reset(&ss.in);
+			upstream_drop("malformed frame");
+			return;
+		}
+		session_frame(&f);
+		buf_consume(&ss.in, used);
+	}
+}
+
+/* The connection is gone: fail what waited on it, remember why. */
+void
+session_closed(const char *reason)
+{
+	struct pending	*p;
+
+	session_init();
+	buf_reset(&ss.in);
+	ss.syncing = 0;
+	while ((p = TAILQ_FIRST(&ss.pending)) != NULL) {
+		TAILQ_REMOVE(&ss.pending, p, entry);
+		session_complete(p, -1, "connection to the server lost", NULL);
+	}
+	outbox_offline();
+	if (ss.state != SESSION_UNAUTHORIZED)
+		session_set_state(SESSION_OFFLINE, reason);
+}
+
+/* Expire requests the server never answered. */
+static void
+session_timer_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct pending	*p, *next;
+	ev_tstamp	 now = ev_now(l);
+
+	for (p = TAILQ_FIRST(&ss.pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->deadline <= now) {
+			TAILQ_REMOVE(&ss.pending, p, entry);
+			session_complete(p, -1, "the server did not answer", NULL);
+		}
+	}
+}
+
+/* Send a SEND frame; see daemon.h. */
+int
+session_send(const char *dest, const char *body, const char *request_id,
+    const char *receipt)
+{
+	struct stomp_frame	 f;
+
+	if (ss.state != SESSION_ONLINE)
+		return -1;
+	stomp_frame_init(&f, STOMP_SEND);
+	stomp_frame_add(&f, "destination", dest);
+	stomp_frame_add(&f, "content-type", "application/json");
+	if (request_id != NULL)
+		stomp_frame_add(&f, "request-id", request_id);
+	if (receipt != NULL)
+		stomp_frame_add(&f, "receipt", receipt);
+	f.body = body;
+	f.body_len = strlen(body);
+	return session_write(&f);
+}
+
+/*
+ * Send body (ownership taken) to dest with a fresh request-id; cb runs once
+ * with the reply, or with code -1 on timeout or disconnect. Returns 0, or -1
+ * when offline (cb is not called).
+ */
+int
+session_request(const char *dest, json_t *body, session_reply_cb *cb, void *arg)
+{
+	struct pending	*p;
+	char		*text;
+	int		 rc;
+
+	if (body == NULL || ss.state != SESSION_ONLINE) {
+		json_decref(body);
+		return -1;
+	}
+	json_object_set_new(body, "appId", json_string(cfg.app_id));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL || (p = calloc(1, sizeof *p)) == NULL)
+		fatalx("out of memory");
+	snprintf(p->id, sizeof p->id, "r%u", ++ss.next_id);
+	p->deadline = ev_now(loop) + REQUEST_TIMEOUT;
+	p->cb = cb;
+	p->arg = arg;
+	rc = session_send(dest, text, p->id, NULL);
+	free(text);
+	if (rc == -1) {
+		free(p);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&ss.pending, p, entry);
+	if (!ev_is_active(&ss.timer))
+		ev_timer_start(loop, &ss.timer);
+	return 0;
+}

@@ -1,0 +1,349 @@
+/*
+ * upstream: the one WebSocket to the IM server. Owns the libwebsockets
+ * context (running on our libev loop), connecting, reconnecting with
+ * back-off, and moving bytes; STOMP itself is session.c's business.
+ * The only daemon file that includes libwebsockets.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define UPSTREAM_OUT_MAX	(8 * 1024 * 1024)	/* queued, not yet written */
+#define BACKOFF_MIN		0.25
+#define BACKOFF_MAX		30.0
+
+static struct {
+	struct lws_context	*ctx;
+	struct lws		*wsi;
+	int			 open;		/* WebSocket established */
+	int			 held;		/* not reconnecting until kicked */
+	int			 closing;	/* we asked to close */
+	int			 tls;
+	int			 port;
+	char			*host;
+	char			*path;		/* /ws/im, without the token */
+	struct buf		 out;		/* LWS_PRE bytes, then frames */
+	ev_timer		 retry;
+	double			 backoff;
+} up;
+
+static void	upstream_connect(void);
+
+/* Schedule the next connection attempt with jittered exponential back-off. */
+static void
+upstream_schedule(void)
+{
+	double	 d;
+
+	if (up.held || ev_is_active(&up.retry))
+		return;
+	d = up.backoff * (0.75 + 0.5 * ((double)random() / RAND_MAX));
+	up.backoff = up.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : up.backoff * 2;
+	log_debug("reconnecting in %.2fs", d);
+	ev_timer_set(&up.retry, d, 0);
+	ev_timer_start(loop, &up.retry);
+}
+
+/* The connection is gone, however it went: tell the session, plan a retry. */
+static void
+upstream_lost(const char *reason)
+{
+	int	 was = up.wsi != NULL;
+
+	up.wsi = NULL;
+	up.open = 0;
+	up.closing = 0;
+	buf_reset(&up.out);
+	if (was)
+		session_closed(reason);
+	upstream_schedule();
+}
+
+static int
+upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	int	 n;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (wsi != up.wsi)
+			break;
+		up.open = 1;
+		log_info("connected to %s:%d", up.host, up.port);
+		session_opened();
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (wsi == up.wsi && !up.closing)
+			session_input(in, len);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (wsi != up.wsi)
+			break;
+		if (up.closing) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+			return -1;
+		}
+		if (up.out.len <= LWS_PRE)
+			break;
+		/* Every queued frame goes out in one message (UPSTREAM.md). */
+		n = lws_write(wsi, (unsigned char *)up.out.data + LWS_PRE,
+		    up.out.len - LWS_PRE, LWS_WRITE_TEXT);
+		up.out.len = LWS_PRE;
+		if (n < 0) {
+			log_warn("upstream write failed");
+			return -1;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (wsi != up.wsi)
+			break;
+		log_warn("cannot connect to %s:%d: %s", up.host, up.port,
+		    in != NULL ? (const char *)in : "unknown error");
+		upstream_lost("connection failed");
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (wsi != up.wsi)
+			break;
+		log_info("connection to %s:%d closed", up.host, up.port);
+		upstream_lost("connection closed");
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* A handshake timeout reports nothing else (lws 4.1). */
+		if (wsi == up.wsi)
+			upstream_lost("connection timed out");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols upstream_protocols[] = {
+	{ "v12.stomp", upstream_callback, 0, 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* Percent-encode s into b (RFC 3986 unreserved characters pass). */
+static int
+upstream_urlencode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char	 c = (unsigned char)*s;
+		char		 e[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
+			if (buf_add(b, s, 1) == -1)
+				return -1;
+		} else if (buf_add(b, e, 3) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Open a new WebSocket; failures come back through the callbacks. */
+static void
+upstream_connect(void)
+{
+	struct lws_client_connect_info	 ci;
+	struct buf			 path;
+	char				 hostport[300];
+
+	if (up.wsi != NULL || up.ctx == NULL)
+		return;
+	buf_init(&path);
+	/* The seed puts the token in the query string as well as in CONNECT. */
+	if (buf_printf(&path, "%s%stoken=", up.path,
+	    strchr(up.path, '?') != NULL ? "&" : "?") == -1 ||
+	    upstream_urlencode(&path, cfg.token) == -1 ||
+	    buf_add(&path, "", 1) == -1)
+		fatalx("out of memory");
+	snprintf(hostport, sizeof hostport, "%s:%d", up.host, up.port);
+
+	memset(&ci, 0, sizeof ci);
+	ci.context = up.ctx;
+	ci.address = up.host;
+	ci.port = up.port;
+	ci.path = path.data;
+	ci.host = hostport;
+	ci.origin = hostport;
+	ci.protocol = upstream_protocols[0].name;
+	ci.ssl_connection = up.tls ? LCCSCF_USE_SSL : 0;
+	ci.pwsi = &up.wsi;
+	log_debug("connecting to %s:%d", up.host, up.port);
+	buf_reset(&up.out);
+	if (buf_reserve(&up.out, LWS_PRE) == -1)
+		fatalx("out of memory");
+	memset(up.out.data, 0, LWS_PRE);
+	up.out.len = LWS_PRE;
+	session_connecting();
+	if (lws_client_connect_via_info(&ci) == NULL && up.wsi == NULL) {
+		log_warn("cannot start connecting to %s:%d", up.host, up.port);
+		upstream_schedule();
+	}
+	explicit_bzero(path.data, path.cap);
+	buf_clear(&path);
+}
+
+static void
+upstream_retry_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	upstream_connect();
+}
+
+/* Split cfg.upstream into scheme, host, port and path. */
+static int
+upstream_parse(char **cause)
+{
+	const char	*u = cfg.upstream, *p, *slash, *colon;
+
+	if (strncmp(u, "ws://", 5) == 0) {
+		up.tls = 0;
+		p = u + 5;
+	} else if (strncmp(u, "wss://", 6) == 0) {
+		up.tls = 1;
+		p = u + 6;
+	} else
+		goto bad;
+	slash = strchr(p, '/');
+	if (slash == NULL)
+		slash = p + strlen(p);
+	colon = memchr(p, ':', (size_t)(slash - p));
+	if (colon != NULL) {
+		char	*end;
+		long	 port = strtol(colon + 1, &end, 10);
+
+		if (end != slash || port < 1 || port > 65535)
+			goto bad;
+		up.port = (int)port;
+	} else {
+		colon = slash;
+		up.port = up.tls ? 443 : 80;
+	}
+	if (colon == p)
+		goto bad;
+	up.host = strndup(p, (size_t)(colon - p));
+	up.path = strdup(*slash != '\0' ? slash : "/ws/im");
+	return 0;
+bad:
+	if (asprintf(cause, "bad --upstream URL '%s' (want ws://HOST:PORT/ws/im "
+	    "or wss://...)", u) == -1)
+		*cause = NULL;
+	return -1;
+}
+
+/* Create the lws context on our loop and start connecting. */
+int
+upstream_start(char **cause)
+{
+	struct lws_context_creation_info	 info;
+	void					*loops[1] = { loop };
+
+	if (upstream_parse(cause) == -1)
+		return -1;
+	/* The libev plugin logs every watcher change at NOTICE. */
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = upstream_protocols;
+	info.options = LWS_SERVER_OPTION_LIBEV |
+	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.foreign_loops = loops;
+	info.client_ssl_ca_filepath = cfg.ca_file;
+	if ((up.ctx = lws_create_context(&info)) == NULL) {
+		*cause = strdup("cannot create libwebsockets context "
+		    "(is libwebsockets-evlib-ev installed?)");
+		return -1;
+	}
+	buf_init(&up.out);
+	up.backoff = BACKOFF_MIN;
+	ev_timer_init(&up.retry, upstream_retry_cb, 0, 0);
+	srandom((unsigned)getpid() ^ (unsigned)ev_time());
+	upstream_connect();
+	return 0;
+}
+
+/* Destroy the context; call only from outside lws callbacks. */
+void
+upstream_stop(void)
+{
+	ev_timer_stop(loop, &up.retry);
+	up.held = 1;
+	if (up.ctx != NULL) {
+		lws_context_destroy(up.ctx);
+		up.ctx = NULL;
+	}
+	up.wsi = NULL;
+	buf_clear(&up.out);
+	free(up.host);
+	free(up.path);
+}
+
+/* Queue bytes for the WebSocket. */
+int
+upstream_send(const void *p, size_t n)
+{
+	if (!up.open || up.closing)
+		return -1;
+	if (up.out.len + n > UPSTREAM_OUT_MAX) {
+		upstream_drop("upstream not reading");
+		return -1;
+	}
+	if (buf_add(&up.out, p, n) == -1)
+		fatalx("out of memory");
+	lws_callback_on_writable(up.wsi);
+	return 0;
+}
+
+/* Close the connection; a reconnect follows unless held. */
+void
+upstream_drop(const char *reason)
+{
+	if (up.wsi == NULL)
+		return;
+	log_info("dropping upstream connection: %s", reason);
+	up.closing = 1;
+	lws_callback_on_writable(up.wsi);
+}
+
+/* Stop reconnecting until upstream_kick. */
+void
+upstream_hold(void)
+{
+	up.held = 1;
+	ev_timer_stop(loop, &up.retry);
+}
+
+/* Connect now, clearing any hold and back-off. */
+void
+upstream_kick(void)
+{
+	up.held = 0;
+	up.backoff = BACKOFF_MIN;
+	ev_timer_stop(loop, &up.retry);
+	if (up.wsi != NULL)
+		upstream_drop("reconnect requested");
+	else
+		upstream_connect();
+}
+
+/* The session is up: later drops start the back-off afresh. */
+void
+upstream_reset_backoff(void)
+{
+	up.backoff = BACKOFF_MIN;
+}
+
+/* Whether the WebSocket is open. */
+int
+upstream_is_open(void)
+{
+	return up.open && !up.closing;
+}
