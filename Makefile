@@ -100,7 +100,7 @@ check: $(B)/.deps all $(UNIT_TESTS)
 	@tests/run $(UNIT_TESTS)
 
 demo: $(B)/.deps all
-	@tests/demo.sh
+	@scripts/demo
 
 run: demo
 
