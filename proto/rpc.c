@@ -39,6 +39,46 @@ rpc_error_name(enum rpc_error e)
 	return rpc_error_names[e];
 }
 
+/*
+ * Make s valid UTF-8 in place: each byte of a broken or cut sequence becomes
+ * '?'. Error texts quote client input, which may be anything.
+ */
+static void
+rpc_utf8_clean(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 n, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3;
+		else {
+			*p++ = '?';
+			continue;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+		}
+		/* Overlong, surrogate and out-of-range forms are refused too. */
+		if (i <= n || (p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] >= 0xa0) ||
+		    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n + 1;
+	}
+}
+
 /* Build an error object; returns NULL only on out-of-memory. */
 json_t *
 rpc_error_new(enum rpc_error e, const char *fmt, ...)
@@ -49,6 +89,7 @@ rpc_error_new(enum rpc_error e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	rpc_utf8_clean(text);
 	return json_pack("{s:s,s:s}", "code", rpc_error_name(e), "message", text);
 }
 
@@ -123,9 +164,10 @@ rpc_scan_header(const unsigned char *p, size_t avail, size_t *hdr,
 	case 0xc4: case 0xc5: case 0xc6: case 0xd9: case 0xda: case 0xdb:
 		*payload = rpc_be(p + 1, lenbytes);
 		break;
-	case 0xc7: *payload = 1 + rpc_be(p + 1, 1); break;
-	case 0xc8: *payload = 1 + rpc_be(p + 1, 2); break;
-	case 0xc9: *payload = 1 + rpc_be(p + 1, 4); break;
+	/* ext: *hdr already counts the type byte. */
+	case 0xc7: *payload = rpc_be(p + 1, 1); break;
+	case 0xc8: *payload = rpc_be(p + 1, 2); break;
+	case 0xc9: *payload = rpc_be(p + 1, 4); break;
 	case 0xdc: *children = rpc_be(p + 1, 2); break;
 	case 0xdd: *children = rpc_be(p + 1, 4); break;
 	case 0xde: *children = 2 * rpc_be(p + 1, 2); break;
@@ -215,10 +257,13 @@ rpc_to_json(const msgpack_object *o)
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		return json_real(o->via.f64);
+	/* msgpack-c gives a NULL pointer for an empty string. */
 	case MSGPACK_OBJECT_STR:
-		return json_stringn(o->via.str.ptr, o->via.str.size);
+		return json_stringn(o->via.str.size ? o->via.str.ptr : "",
+		    o->via.str.size);
 	case MSGPACK_OBJECT_BIN:
-		return json_stringn(o->via.bin.ptr, o->via.bin.size);
+		return json_stringn(o->via.bin.size ? o->via.bin.ptr : "",
+		    o->via.bin.size);
 	case MSGPACK_OBJECT_ARRAY:
 		if ((v = json_array()) == NULL)
 			return NULL;
@@ -237,8 +282,8 @@ rpc_to_json(const msgpack_object *o)
 			if (kv->key.type != MSGPACK_OBJECT_STR ||
 			    (e = rpc_to_json(&kv->val)) == NULL)
 				goto fail;
-			if (json_object_setn_new(v, kv->key.via.str.ptr,
-			    kv->key.via.str.size, e) == -1)
+			if (json_object_setn_new(v, kv->key.via.str.size ?
+			    kv->key.via.str.ptr : "", kv->key.via.str.size, e) == -1)
 				goto fail;
 		}
 		return v;
@@ -375,6 +420,7 @@ rpc_pack(msgpack_packer *pk, const json_t *v)
 {
 	const char	*key;
 	json_t		*e;
+	void		*it;
 	size_t		 i;
 
 	switch (json_typeof(v)) {
@@ -404,12 +450,15 @@ rpc_pack(msgpack_packer *pk, const json_t *v)
 	case JSON_OBJECT:
 		if (msgpack_pack_map(pk, json_object_size(v)) != 0)
 			return -1;
-		json_object_foreach((json_t *)v, key, e) {
-			size_t	 kl = strlen(key);
+		/* Keys may hold NUL bytes: use their stored length. */
+		for (it = json_object_iter((json_t *)v); it != NULL;
+		    it = json_object_iter_next((json_t *)v, it)) {
+			size_t	 kl = json_object_iter_key_len(it);
 
+			key = json_object_iter_key(it);
 			if (msgpack_pack_str(pk, kl) != 0 ||
 			    msgpack_pack_str_body(pk, key, kl) != 0 ||
-			    rpc_pack(pk, e) != 0)
+			    rpc_pack(pk, json_object_iter_value(it)) != 0)
 				return -1;
 		}
 		return 0;

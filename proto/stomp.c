@@ -188,6 +188,10 @@ stomp_decode(char *in, size_t len, struct stomp_frame *f, size_t *used,
 			*cause = "too many headers";
 			return STOMP_BAD;
 		}
+		if (memchr(in + off, '\0', end - off) != NULL) {
+			*cause = "NUL byte in a header";
+			return STOMP_BAD;
+		}
 		colon = memchr(in + off, ':', end - off);
 		if (colon == NULL) {
 			*cause = "header without a colon";
@@ -338,11 +342,16 @@ stomp_encode(struct buf *out, const struct stomp_frame *f)
 		return buf_add(out, "\n", 1);
 	if (name == NULL)
 		return -1;
-	if (buf_adds(out, name) == -1 || buf_add(out, "\n", 1) == -1)
-		goto fail;
 	for (i = 0; i < f->nheaders; i++) {
 		if (strcmp(f->headers[i].name, "content-length") == 0)
 			have_cl = 1;
+	}
+	/* Never write what stomp_decode would refuse. */
+	if (f->nheaders + (f->body_len > 0 && !have_cl) > STOMP_MAX_HEADERS)
+		return -1;
+	if (buf_adds(out, name) == -1 || buf_add(out, "\n", 1) == -1)
+		goto fail;
+	for (i = 0; i < f->nheaders; i++) {
 		if (stomp_encode_text(out, f->headers[i].name, esc, 1) == -1 ||
 		    buf_add(out, ":", 1) == -1 ||
 		    stomp_encode_text(out, f->headers[i].value, esc, 0) == -1 ||
@@ -355,6 +364,8 @@ stomp_encode(struct buf *out, const struct stomp_frame *f)
 	if (buf_add(out, "\n", 1) == -1 ||
 	    buf_add(out, f->body, f->body_len) == -1 ||
 	    buf_add(out, "", 1) == -1)
+		goto fail;
+	if (out->len - start > STOMP_MAX_FRAME)
 		goto fail;
 	return 0;
 fail:

@@ -83,7 +83,8 @@ const char	*stomp_frame_get(const struct stomp_frame *, const char *name);
  * STOMP and CONNECTED frames), a content-length header added when there is
  * a body and none was given, then the body and NUL. A heart-beat encodes as
  * a single "\n". Returns 0, or -1 on out-of-memory or a header that cannot
- * be encoded (a CR, LF or ':' in a CONNECT header name).
+ * be encoded (a CR, LF or ':' in a CONNECT header name), or a frame
+ * stomp_decode would refuse (over STOMP_MAX_HEADERS or STOMP_MAX_FRAME).
  */
 int		 stomp_encode(struct buf *out, const struct stomp_frame *);
 
