@@ -188,5 +188,39 @@ def test_message_id_reuse(env):
                   if m["id"] == "reused-id-1"]))
 
 
+def test_message_text_round_trips_exactly(env):
+    srv, alice, bob = env.pair()
+    aev = alice.rpc()
+    aev.subscribe()
+    bev = bob.rpc()
+    bev.subscribe()
+    texts = [
+        "中" * 21845,			# 65535 bytes of UTF-8
+        "x" * 65536,			# exactly the 64 KiB limit
+        "🌏" * 16384,			# 4-byte characters, 64 KiB
+        "行1\n行2\r\n\t\"引号\" \\ 反斜杠 {}[]:,",	# JSON and STOMP specials
+        "a\x00b",			# an embedded NUL
+    ]
+    for t in texts:
+        what = "text of %d bytes %r" % (len(t.encode()), t[:12])
+        try:
+            mid = alice.call("message.send", user="bob", text=t)["id"]
+        except RpcError as e:
+            # Refusing is fine for NUL only; it must never be truncated.
+            check("\x00" in t and e.code == "bad_params",
+                  "%s refused: %s" % (what, e))
+            continue
+        st = aev.wait_event(is_msg_event("message.status", mid), what)
+        check_eq(st["status"], "SENT", "status of %s" % what)
+        got = bev.wait_event(is_msg_event("message.new", mid), what)
+        check(got["message"]["content"] == t,
+              "%s arrived as %r" % (what, got["message"]["content"][:40]))
+        mine = [m for m in alice.history("bob") if m["id"] == mid]
+        check(mine[0]["content"] == t, "%s stored by the sender as %r"
+              % (what, mine[0]["content"][:40]))
+    expect_rpc_error("too_large", "a text of 65537 bytes", alice.call,
+                     "message.send", user="bob", text="x" * 65537)
+
+
 if __name__ == "__main__":
     run()

@@ -13,7 +13,7 @@ import msgpack
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (ConnectionClosed, TestFailure, check, check_eq,  # noqa: E402
-                     is_msg_event, rss_kib, run)
+                     is_msg_event, rss_kib, run, wait_for)
 
 MiB = 1 << 20
 RSS_GROWTH_MAX = 64 * 1024	# KiB the daemon may grow over the whole test
@@ -174,6 +174,27 @@ def test_bad_input_keeps_daemon_up(env):
         raise TestFailure("the control connection was closed")
     grown = rss_kib(gw.pid) - rss0
     check(grown < RSS_GROWTH_MAX, "imgwd grew %d KiB over the test" % grown)
+
+
+def test_ids_with_nul_are_refused(env):
+    srv, alice, bob = env.pair()
+    c = alice.rpc()
+    wrong = []
+    for method, params in (
+            ("message.send", [{"user": "bob\x00mallory", "text": "hi"}]),
+            ("message.history", [{"user": "bob\x00x"}]),
+            ("message.send", [{"user": "bob", "text": "hi", "id": "a\x00b"}])):
+        err, res = c.call_params(method, params)
+        if error_code(err) != "bad_params":
+            wrong.append("%s %r answered %r, not bad_params"
+                         % (method, params, err or res))
+    marker = alice.call("message.send", user="bob", text="marker")["id"]
+    wait_for(lambda: any(m["id"] == marker for m in bob.history("alice")),
+             "bob to get the marker")
+    leaked = [(m["id"], m["content"]) for m in bob.history("alice")
+              if m["id"] != marker]
+    check(not wrong and not leaked, "; ".join(wrong) +
+          "; messages that reached bob: %r" % leaked)
 
 
 def test_slow_subscriber_neither_blocks_nor_loses_events(env):
