@@ -116,6 +116,12 @@ arg_string(json_t *args, const char *key, int required, size_t maxlen,
 		    "'%s' is longer than %zu bytes", key, maxlen);
 		return -1;
 	}
+	/* Everything downstream takes C strings: a NUL would cut silently. */
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "'%s' contains a NUL byte", key);
+		return -1;
+	}
 	*out = json_string_value(v);
 	return 0;
 }

@@ -110,6 +110,19 @@ message_received(json_t *body)
 		session_saw_seq(seq);
 }
 
+/* Whether stored message m was sent by us in conversation conv ("u:ID"). */
+static int
+message_is_mine(json_t *m, const char *conv)
+{
+	const char	*from = json_string_value(json_object_get(m, "from"));
+	const char	*to = json_string_value(json_object_get(m, "to"));
+
+	if (from == NULL || to == NULL || strcmp(to, conv + 2) != 0)
+		return 0;
+	/* Before the server told us who we are, our messages have from "". */
+	return *from == '\0' || (self_id != NULL && strcmp(from, self_id) == 0);
+}
+
 /*
  * message.send {user, text[, id]}: commit to the outbox, answer {id, status}.
  * A repeated id answers the stored message and sends nothing again.
@@ -145,8 +158,13 @@ m_message_send(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 		}
 		snprintf(id, sizeof id, "%s", given);
 		if ((m = store_get_message(store, id)) != NULL) {
-			*result = json_pack("{s:s,s:O}", "id", id, "status",
-			    json_object_get(m, "status"));
+			/* Idempotent only for our own message to the same peer. */
+			if (message_is_mine(m, conv)) {
+				*result = json_pack("{s:s,s:O}", "id", id,
+				    "status", json_object_get(m, "status"));
+			} else
+				*error = rpc_error_new(RPC_E_CONFLICT,
+				    "id %s belongs to another message", id);
 			json_decref(m);
 			return 0;
 		}

@@ -74,7 +74,11 @@ read_token(char **out, char **cause)
 			return -1;
 		}
 		*out = strdup(env);
-		/* Children and /proc/PID/environ readers need not see it. */
+		/*
+		 * unsetenv alone leaves the bytes in the original environment
+		 * block, which /proc/PID/environ shows: wipe them first.
+		 */
+		explicit_bzero((char *)env, strlen(env));
 		unsetenv("IMGW_TOKEN");
 		return 0;
 	}
@@ -222,8 +226,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "imgwd: unexpected argument '%s' (tokens are "
-		    "never taken on the command line)\n", argv[optind]);
+		/* Not echoed: it may well be a token. */
+		fprintf(stderr, "imgwd: unexpected argument (tokens are never "
+		    "taken on the command line; use --token-file)\n");
 		usage(stderr);
 		return 2;
 	}
@@ -237,6 +242,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_open("imgwd", verbose ? LOG_DEBUG : LOG_INFO);
+	/* The cache holds private messages: files we create are ours only. */
+	umask(077);
 	if (read_token(&cfg.token, &cause) == -1)
 		fatalx("%s", cause ? cause : "cannot read token");
 	if (cfg.socket_path == NULL) {

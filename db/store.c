@@ -31,7 +31,10 @@ static const char *const store_sql[Q_COUNT] = {
 	    "content, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
 	[Q_MSG_UPD] = "UPDATE messages SET content = ?2, status = ?3, "
 	    "created_at = ?4, seq = ?5 WHERE id = ?1",
+	/* A message queued before we knew who we are gets our id now. */
 	[Q_MSG_STATUS] = "UPDATE messages SET status = ?2, "
+	    "from_id = CASE WHEN from_id = '' THEN coalesce((SELECT value "
+	    "FROM kv WHERE key = 'self'), '') ELSE from_id END, "
 	    "created_at = CASE WHEN ?3 > 0 THEN ?3 ELSE created_at END, "
 	    "seq = CASE WHEN ?4 > 0 THEN ?4 ELSE seq END WHERE id = ?1",
 	[Q_HIST] = "SELECT id, conv, from_id, to_id, msg_type, content, status, "

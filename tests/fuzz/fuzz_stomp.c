@@ -31,6 +31,10 @@ fuzz_unencodable(const struct stomp_frame *f)
 {
 	size_t	 i;
 
+	/* A body without content-length needs one more header slot. */
+	if (f->body_len > 0 && f->nheaders == STOMP_MAX_HEADERS &&
+	    stomp_frame_get(f, "content-length") == NULL)
+		return 1;
 	if (f->command != STOMP_CONNECT && f->command != STOMP_STOMP &&
 	    f->command != STOMP_CONNECTED)
 		return 0;
