@@ -26,6 +26,12 @@ struct config {
 	const char	*app_id;
 	const char	*user;		/* own user id, if given */
 	const char	*ca_file;	/* extra CA bundle for wss:// */
+	const char	*stomp_host;	/* CONNECT host header (default: URL host) */
+	int		 stomp_login;	/* also send login/passcode in CONNECT */
+	int		 hb_cx, hb_cy;	/* heart-beat we offer, ms (seed: 0,0) */
+	double		 ping_interval;	/* idle seconds before a WebSocket ping */
+	double		 ping_timeout;	/* idle seconds before hanging up */
+	double		 backoff_max;	/* longest wait between attempts, s */
 };
 
 /* main.c */
@@ -35,6 +41,8 @@ extern struct config	 cfg;
 extern char		*self_id;	/* own user id once known, else NULL */
 void		 daemon_set_self(const char *);
 int		 daemon_reload_token(void);
+void		 daemon_set_token(const char *);
+void		 daemon_stop(void);
 
 /* upstream.c: the one WebSocket. */
 int		 upstream_start(char **cause);
@@ -43,6 +51,9 @@ void		 upstream_stop(void);
 int		 upstream_send(const void *, size_t);
 /* Close the socket (if open) and reconnect after a delay. */
 void		 upstream_drop(const char *reason);
+/* Ask for data at least every secs (0: no STOMP heart-beat expected). */
+void		 upstream_expect(double secs);
+const char	*upstream_host(void);
 /* Stop reconnecting until upstream_kick(). */
 void		 upstream_hold(void);
 /* Connect now (after a hold or to cut a back-off short). */
@@ -52,16 +63,23 @@ void		 upstream_reset_backoff(void);
 
 /* session.c: STOMP on top of the WebSocket. */
 enum session_state {
-	SESSION_OFFLINE = 0,	/* no connection; waiting to reconnect */
+	SESSION_BACKOFF = 0,	/* no connection; next attempt at retry_at */
 	SESSION_CONNECTING,	/* socket or STOMP handshake under way */
-	SESSION_ONLINE,		/* CONNECTED, subscribed */
-	SESSION_UNAUTHORIZED,	/* the token was refused; not retrying */
+	SESSION_SYNCING,	/* CONNECTED, fetching what we missed */
+	SESSION_ONLINE,		/* CONNECTED, subscribed, synced */
+	SESSION_AUTH_FAILED,	/* the token was refused; waiting for a new one */
 	SESSION_STOPPED,	/* shutting down */
 };
 void		 session_opened(void);
 void		 session_input(const char *, size_t);
-void		 session_closed(const char *reason);
+/* The connection is gone; retry_at: ms of the next attempt, 0 if none. */
+void		 session_closed(const char *reason, int64_t retry_at);
 void		 session_connecting(void);
+/* Whether frames can be sent (syncing or online). */
+int		 session_is_up(void);
+int64_t		 session_retry_at(void);
+/* Clean shutdown: DISCONNECT with a receipt, then daemon_stop(). */
+void		 session_shutdown(void);
 enum session_state session_state(void);
 const char	*session_state_name(enum session_state);
 const char	*session_reason(void);
@@ -143,6 +161,7 @@ int		 arg_conversation(json_t *args, char *conv, size_t len,
 
 /* Handlers: m_session.c, m_message.c. */
 method_fn	 m_rpc_describe, m_session_status, m_session_reconnect,
+		 m_session_login,
 		 m_events_subscribe, m_events_unsubscribe;
 method_fn	 m_message_send, m_message_history, m_message_revoke,
 		 m_message_get;

@@ -20,6 +20,7 @@ static const struct method methods[] = {
 	{ "rpc.describe", m_rpc_describe, "list the methods" },
 	{ "session.status", m_session_status, "connection state and identity" },
 	{ "session.reconnect", m_session_reconnect, "reconnect now" },
+	{ "session.login", m_session_login, "use a new token {token}, reconnect" },
 	{ "events.subscribe", m_events_subscribe, "receive events {since}" },
 	{ "events.unsubscribe", m_events_unsubscribe, "stop receiving events" },
 	{ "message.send", m_message_send, "send {user, text[, id]}" },

@@ -294,7 +294,7 @@ m_message_revoke(struct client *c, uint32_t msgid, json_t *args,
 
 	if (arg_string(args, "id", 1, 128, &id, error) == -1)
 		return 0;
-	if (session_state() != SESSION_ONLINE) {
+	if (!session_is_up()) {
 		*error = rpc_error_new(RPC_E_OFFLINE,
 		    "revoking needs the server, and the session is %s",
 		    session_state_name(session_state()));

@@ -2,6 +2,8 @@
  * m_session: handlers for rpc.*, session.* and events.*: introspection, the
  * connection's state, and event subscriptions.
  */
+#include <string.h>
+
 #include "daemon.h"
 #include "rpc.h"
 
@@ -20,13 +22,36 @@ int
 m_session_status(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
-	*result = json_pack("{s:s,s:s,s:I,s:s?,s:s,s:s}",
+	*result = json_pack("{s:s,s:s,s:I,s:I,s:s?,s:s,s:s}",
 	    "state", session_state_name(session_state()),
 	    "reason", session_reason(),
 	    "since", (json_int_t)session_since(),
+	    "retryAt", (json_int_t)session_retry_at(),
 	    "user", self_id,
 	    "upstream", cfg.upstream,
 	    "appId", cfg.app_id);
+	return 0;
+}
+
+/*
+ * session.login {token}: use a new token (kept in memory only; the token
+ * file, if any, is not rewritten) and reconnect now.
+ */
+int
+m_session_login(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	const char	*token;
+
+	if (arg_string(args, "token", 1, 4096, &token, error) == -1)
+		return 0;
+	if (*token == '\0' || strpbrk(token, " \t\r\n") != NULL) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS, "not a token");
+		return 0;
+	}
+	daemon_set_token(token);
+	upstream_kick();
+	*result = json_pack("{s:s}", "state", session_state_name(session_state()));
 	return 0;
 }
 

@@ -27,13 +27,16 @@ char		*self_id;
 
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_prepare	 turn_end;
+static ev_stat		 token_watch;
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 "usage: imgwd --upstream URL [--token-file FILE] [--socket PATH] [--db FILE]\n"
-"             [--app-id ID] [--user ID] [--ca-file FILE] [-v] [--help]\n"
+"             [--app-id ID] [--user ID] [--ca-file FILE] [--heartbeat CX,CY]\n"
+"             [--ping-interval S] [--ping-timeout S] [--backoff-max S]\n"
+"             [--stomp-host HOST] [--stomp-login] [-v] [--help]\n"
 "\n"
 "imgwd keeps one authenticated session to a XuqmGroup IM server (STOMP 1.2\n"
 "over WebSocket), caches everything in SQLite and serves local programs over\n"
@@ -44,7 +47,8 @@ usage(FILE *f)
 "  --token-file FILE  file holding the user's token (userSig); otherwise the\n"
 "                     IMGW_TOKEN environment variable. Tokens are never\n"
 "                     accepted on the command line and never logged.\n"
-"                     SIGHUP re-reads the file and reconnects.\n"
+"                     A change to the file (or SIGHUP) is picked up; after\n"
+"                     the server refused a token, it reconnects at once.\n"
 "  --socket PATH      the local socket (default: $IMGW_SOCKET, else\n"
 "                     $XDG_RUNTIME_DIR/imgw/imgwd.sock, else\n"
 "                     /tmp/imgw-UID/imgwd.sock); its directory is made 0700\n"
@@ -52,8 +56,17 @@ usage(FILE *f)
 "  --app-id ID        the tenant's appId sent in every body (default\n"
 "                     ak_demo_chat)\n"
 "  --user ID          own user id (default: learnt from the server)\n"
-"  --ca-file FILE     extra CA certificates for wss:// (verification is\n"
-"                     always on)\n"
+"  --ca-file FILE     CA certificates to verify a wss:// server with\n"
+"                     (default: the system's; verification is always on)\n"
+"  --heartbeat CX,CY  STOMP heart-beat offered in CONNECT, in ms: send at\n"
+"                     least every CX, want the server every CY (default\n"
+"                     0,0 as the vendor documents; a silent server is\n"
+"                     still caught by the WebSocket ping watchdog)\n"
+"  --ping-interval S  ping a server that was silent for S seconds (15)\n"
+"  --ping-timeout S   drop a server silent for S seconds (45)\n"
+"  --backoff-max S    longest wait between reconnect attempts (30)\n"
+"  --stomp-host HOST  CONNECT host header (default: the URL's host)\n"
+"  --stomp-login      also send login (own id) and passcode (the token)\n"
 "  -v, --verbose      log debugging detail (never tokens)\n");
 }
 
@@ -129,11 +142,31 @@ daemon_reload_token(void)
 		free(cause);
 		return -1;
 	}
+	daemon_set_token(tok);
+	explicit_bzero(tok, strlen(tok));
+	free(tok);
+	return 0;
+}
+
+/* Replace the token used from the next connection on. */
+void
+daemon_set_token(const char *tok)
+{
+	char	*copy;
+
+	if ((copy = strdup(tok)) == NULL)
+		fatalx("out of memory");
 	if (cfg.token != NULL)
 		explicit_bzero(cfg.token, strlen(cfg.token));
 	free(cfg.token);
-	cfg.token = tok;
-	return 0;
+	cfg.token = copy;
+}
+
+/* Leave the event loop (shutdown finishes in main). */
+void
+daemon_stop(void)
+{
+	ev_break(loop, EVBREAK_ALL);
 }
 
 /* Record our own user id, learnt from configuration or the server. */
@@ -165,8 +198,57 @@ turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 static void
 sig_stop_cb(struct ev_loop *l, ev_signal *w, int revents)
 {
+	static int	 stopping;
+
+	/* A second signal does not wait for the server's receipt. */
+	if (stopping++) {
+		daemon_stop();
+		return;
+	}
 	log_info("caught signal %d, stopping", w->signum);
-	ev_break(l, EVBREAK_ALL);
+	session_shutdown();
+}
+
+/* The token file changed: take the new token; retry at once if refused before. */
+static void
+token_watch_cb(struct ev_loop *l, ev_stat *w, int revents)
+{
+	if (w->attr.st_nlink == 0 || daemon_reload_token() == -1)
+		return;
+	log_info("token file changed");
+	if (session_state() == SESSION_AUTH_FAILED)
+		upstream_kick();
+}
+
+/* Parse "CX,CY" heart-beat milliseconds. */
+static int
+parse_heartbeat(const char *s)
+{
+	char	*end;
+	long	 cx, cy;
+
+	cx = strtol(s, &end, 10);
+	if (*end != ',' || cx < 0 || cx > 3600000)
+		return -1;
+	cy = strtol(end + 1, &end, 10);
+	if (*end != '\0' || cy < 0 || cy > 3600000)
+		return -1;
+	cfg.hb_cx = (int)cx;
+	cfg.hb_cy = (int)cy;
+	return 0;
+}
+
+/* Parse a positive number of seconds. */
+static int
+parse_seconds(const char *s, double *out)
+{
+	char	*end;
+	double	 v = strtod(s, &end);
+
+	if (*end != '\0' || !(v >= 0.05 && v <= 86400))
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static void
@@ -202,6 +284,12 @@ main(int argc, char **argv)
 		{ "app-id", required_argument, NULL, 'a' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "ca-file", required_argument, NULL, 'c' },
+		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "ping-interval", required_argument, NULL, 'P' },
+		{ "ping-timeout", required_argument, NULL, 'T' },
+		{ "backoff-max", required_argument, NULL, 'B' },
+		{ "stomp-host", required_argument, NULL, 'O' },
+		{ "stomp-login", no_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -211,6 +299,9 @@ main(int argc, char **argv)
 	int		 ch, verbose = 0;
 
 	cfg.app_id = "ak_demo_chat";
+	cfg.ping_interval = 15;
+	cfg.ping_timeout = 45;
+	cfg.backoff_max = 30;
 	while ((ch = getopt_long(argc, argv, "u:t:s:d:a:U:c:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': cfg.upstream = optarg; break;
@@ -220,6 +311,25 @@ main(int argc, char **argv)
 		case 'a': cfg.app_id = optarg; break;
 		case 'U': cfg.user = optarg; break;
 		case 'c': cfg.ca_file = optarg; break;
+		case 'H':
+			if (parse_heartbeat(optarg) == -1) {
+				fprintf(stderr, "imgwd: --heartbeat wants CX,CY in ms\n");
+				return 2;
+			}
+			break;
+		case 'P':
+		case 'T':
+		case 'B':
+			if (parse_seconds(optarg, ch == 'P' ? &cfg.ping_interval :
+			    ch == 'T' ? &cfg.ping_timeout : &cfg.backoff_max) == -1) {
+				fprintf(stderr, "imgwd: %s wants seconds (0.05 to 86400)\n",
+				    ch == 'P' ? "--ping-interval" : ch == 'T' ?
+				    "--ping-timeout" : "--backoff-max");
+				return 2;
+			}
+			break;
+		case 'O': cfg.stomp_host = optarg; break;
+		case 'L': cfg.stomp_login = 1; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -235,6 +345,10 @@ main(int argc, char **argv)
 	if (cfg.upstream == NULL) {
 		fprintf(stderr, "imgwd: --upstream URL is required\n");
 		usage(stderr);
+		return 2;
+	}
+	if (cfg.ping_timeout <= cfg.ping_interval) {
+		fprintf(stderr, "imgwd: --ping-timeout must exceed --ping-interval\n");
 		return 2;
 	}
 	if (!valid_id(cfg.app_id) || (cfg.user != NULL && !valid_id(cfg.user))) {
@@ -279,6 +393,10 @@ main(int argc, char **argv)
 	ev_signal_start(loop, &sig_hup);
 	ev_prepare_init(&turn_end, turn_end_cb);
 	ev_prepare_start(loop, &turn_end);
+	if (cfg.token_file != NULL) {
+		ev_stat_init(&token_watch, token_watch_cb, cfg.token_file, 0.5);
+		ev_stat_start(loop, &token_watch);
+	}
 
 	log_info("serving %s, upstream %s", cfg.socket_path, cfg.upstream);
 	ev_run(loop, 0);

@@ -56,7 +56,7 @@ outbox_add(const char *id, const char *dest, const char *body)
 {
 	if (store_outbox_add(store, id, dest, body) == -1)
 		return -1;
-	if (session_state() == SESSION_ONLINE)
+	if (session_is_up())
 		outbox_send(id, dest, body);
 	return 0;
 }

@@ -34,18 +34,27 @@ static struct {
 	ev_timer		 timer;
 	int			 syncing;
 	int64_t			 cursor;	/* highest server seq known complete */
+	int64_t			 synced;	/* messages fetched by this sync */
+	int64_t			 retry_at;	/* next attempt, ms (backoff) */
+	ev_timer		 beat;		/* our STOMP heart-beats */
+	ev_timer		 bye;		/* DISCONNECT receipt deadline */
 	int			 init;
 } ss;
 
+#define SESSION_BYE_RECEIPT	"imgwd-disconnect"
+
 static const char *const session_names[] = {
-	[SESSION_OFFLINE] = "offline",
+	[SESSION_BACKOFF] = "backoff",
 	[SESSION_CONNECTING] = "connecting",
+	[SESSION_SYNCING] = "syncing",
 	[SESSION_ONLINE] = "online",
-	[SESSION_UNAUTHORIZED] = "unauthorized",
+	[SESSION_AUTH_FAILED] = "auth_failed",
 	[SESSION_STOPPED] = "stopped",
 };
 
 static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	session_beat_cb(struct ev_loop *, ev_timer *, int);
+static void	session_bye_cb(struct ev_loop *, ev_timer *, int);
 
 /* Set up the session's state on first use. */
 static void
@@ -59,6 +68,8 @@ session_init(void)
 	buf_init(&ss.in);
 	TAILQ_INIT(&ss.pending);
 	ev_timer_init(&ss.timer, session_timer_cb, 1.0, 1.0);
+	ev_timer_init(&ss.beat, session_beat_cb, 0, 0);
+	ev_timer_init(&ss.bye, session_bye_cb, 2.0, 0);
 	if ((v = store_get_kv(store, "sync_seq")) != NULL) {
 		ss.cursor = strtoll(v, NULL, 10);
 		free(v);
@@ -93,6 +104,20 @@ session_since(void)
 	return ss.since;
 }
 
+/* Return when the next connection attempt is due (ms), 0 if none is planned. */
+int64_t
+session_retry_at(void)
+{
+	return ss.state == SESSION_BACKOFF ? ss.retry_at : 0;
+}
+
+/* Whether frames can be sent now. */
+int
+session_is_up(void)
+{
+	return ss.state == SESSION_SYNCING || ss.state == SESSION_ONLINE;
+}
+
 /* Enter a state and log it as an event. */
 static void
 session_set_state(enum session_state st, const char *reason)
@@ -104,8 +129,9 @@ session_set_state(enum session_state st, const char *reason)
 	ss.since = (int64_t)(ev_now(loop) * 1000);
 	log_info("session %s%s%s", session_state_name(st), *reason ? ": " : "",
 	    reason);
-	events_emit("session.state", json_pack("{s:s,s:s}",
-	    "state", session_state_name(st), "reason", reason));
+	events_emit("session.state", json_pack("{s:s,s:s,s:I}",
+	    "state", session_state_name(st), "reason", reason,
+	    "retryAt", (json_int_t)session_retry_at()));
 }
 
 /* Encode and queue one frame. */
@@ -139,19 +165,24 @@ void
 session_opened(void)
 {
 	struct stomp_frame	 f;
-	char			*auth;
-	const char		*host;
+	char			*auth, hb[32];
 
 	session_init();
 	buf_reset(&ss.in);
 	if (asprintf(&auth, "Bearer %s", cfg.token) == -1)
 		fatalx("out of memory");
-	host = strstr(cfg.upstream, "://") + 3;
+	snprintf(hb, sizeof hb, "%d,%d", cfg.hb_cx, cfg.hb_cy);
 	stomp_frame_init(&f, STOMP_CONNECT);
 	stomp_frame_add(&f, "accept-version", "1.2");
-	stomp_frame_add(&f, "heart-beat", "0,0");
-	stomp_frame_add(&f, "host", host);
+	stomp_frame_add(&f, "heart-beat", hb);
+	stomp_frame_add(&f, "host", cfg.stomp_host != NULL ? cfg.stomp_host :
+	    upstream_host());
 	stomp_frame_add(&f, "Authorization", auth);
+	/* Some brokers authenticate with login/passcode instead. */
+	if (cfg.stomp_login) {
+		stomp_frame_add(&f, "login", self_id != NULL ? self_id : "");
+		stomp_frame_add(&f, "passcode", cfg.token);
+	}
 	if (session_write(&f) == -1)
 		upstream_drop("cannot send CONNECT");
 	explicit_bzero(auth, strlen(auth));
@@ -171,6 +202,7 @@ session_subscribe(const char *id, const char *dest)
 }
 
 static void	session_sync(void);
+static void	session_heartbeat(const char *);
 
 /* Handle a sync reply: advance the cursor, fetch the next page if any. */
 static void
@@ -181,9 +213,13 @@ session_sync_reply(void *arg, int code, const char *message, json_t *data)
 
 	ss.syncing = 0;
 	if (code != 0) {
+		/* A server without the paged sync: live messages still flow. */
 		log_warn("sync failed: %d %s", code, message);
+		if (ss.state == SESSION_SYNCING)
+			session_set_state(SESSION_ONLINE, "sync failed");
 		return;
 	}
+	ss.synced += json_integer_value(json_object_get(data, "count"));
 	if (json_is_integer(seq) && json_integer_value(seq) > ss.cursor) {
 		ss.cursor = json_integer_value(seq);
 		snprintf(v, sizeof v, "%lld", (long long)ss.cursor);
@@ -193,8 +229,13 @@ session_sync_reply(void *arg, int code, const char *message, json_t *data)
 	log_debug("synced %lld messages up to %lld",
 	    (long long)json_integer_value(json_object_get(data, "count")),
 	    (long long)ss.cursor);
+	events_emit("sync.progress", json_pack("{s:I,s:I,s:b}",
+	    "count", (json_int_t)ss.synced, "seq", (json_int_t)ss.cursor,
+	    "more", json_is_true(json_object_get(data, "more"))));
 	if (json_is_true(json_object_get(data, "more")))
 		session_sync();
+	else if (ss.state == SESSION_SYNCING)
+		session_set_state(SESSION_ONLINE, "");
 }
 
 /* Ask the server for everything after our cursor (UPSTREAM.md chat.sync). */
@@ -317,19 +358,27 @@ session_frame(const struct stomp_frame *f)
 		break;
 	case STOMP_CONNECTED:
 		daemon_set_self(stomp_frame_get(f, "user-name"));
+		session_heartbeat(stomp_frame_get(f, "heart-beat"));
 		session_subscribe("sub-1", "/user/queue/messages");
 		session_subscribe("sub-2", "/user/queue/replies");
 		session_subscribe("sub-3", "/user/queue/events");
-		session_set_state(SESSION_ONLINE, "");
+		session_set_state(SESSION_SYNCING, "");
 		upstream_reset_backoff();
+		ss.synced = 0;
 		session_sync();
+		if (!ss.syncing)
+			session_set_state(SESSION_ONLINE, "");
 		outbox_flush();
 		break;
 	case STOMP_MESSAGE:
 		session_message(f);
 		break;
 	case STOMP_RECEIPT:
-		if ((v = stomp_frame_get(f, "receipt-id")) != NULL)
+		if ((v = stomp_frame_get(f, "receipt-id")) == NULL)
+			break;
+		if (strcmp(v, SESSION_BYE_RECEIPT) == 0 && ss.state == SESSION_STOPPED)
+			daemon_stop();
+		else
 			outbox_receipt(v);
 		break;
 	case STOMP_ERROR:
@@ -339,10 +388,12 @@ session_frame(const struct stomp_frame *f)
 		if (strcmp(v, "Unauthorized") == 0) {
 			/* Retrying the same token cannot help: wait for a new one. */
 			upstream_hold();
-			session_set_state(SESSION_UNAUTHORIZED,
-			    "the server refused the token; fix it and send SIGHUP");
+			session_set_state(SESSION_AUTH_FAILED, "the server refused "
+			    "the token; give a new one (session.login, the token "
+			    "file, or SIGHUP)");
 		} else
 			log_warn("server error: %.200s", v);
+		/* STOMP 1.2: an ERROR ends the session. */
 		upstream_drop("server sent ERROR");
 		break;
 	default:
@@ -380,20 +431,87 @@ session_input(const char *p, size_t n)
 
 /* The connection is gone: fail what waited on it, remember why. */
 void
-session_closed(const char *reason)
+session_closed(const char *reason, int64_t retry_at)
 {
 	struct pending	*p;
 
 	session_init();
 	buf_reset(&ss.in);
 	ss.syncing = 0;
+	ev_timer_stop(loop, &ss.beat);
+	upstream_expect(0);
 	while ((p = TAILQ_FIRST(&ss.pending)) != NULL) {
 		TAILQ_REMOVE(&ss.pending, p, entry);
 		session_complete(p, -1, "connection to the server lost", NULL);
 	}
 	outbox_offline();
-	if (ss.state != SESSION_UNAUTHORIZED)
-		session_set_state(SESSION_OFFLINE, reason);
+	if (ss.state == SESSION_STOPPED) {
+		daemon_stop();
+		return;
+	}
+	ss.retry_at = retry_at;
+	if (ss.state != SESSION_AUTH_FAILED)
+		session_set_state(SESSION_BACKOFF, reason);
+}
+
+/*
+ * STOMP 1.2 heart-beating: we send every max(cx, sy) ms and expect the server
+ * every max(cy, sx) ms, each only when both sides are non-zero.
+ */
+static void
+session_heartbeat(const char *hdr)
+{
+	long	 sx = 0, sy = 0;
+	double	 out = 0, in = 0;
+
+	if (hdr != NULL && sscanf(hdr, "%ld,%ld", &sx, &sy) != 2)
+		sx = sy = 0;
+	if (cfg.hb_cx > 0 && sy > 0)
+		out = (cfg.hb_cx > sy ? cfg.hb_cx : sy) / 1000.0;
+	if (cfg.hb_cy > 0 && sx > 0)
+		in = (cfg.hb_cy > sx ? cfg.hb_cy : sx) / 1000.0;
+	ev_timer_stop(loop, &ss.beat);
+	if (out > 0) {
+		ev_timer_set(&ss.beat, out, out);
+		ev_timer_start(loop, &ss.beat);
+	}
+	upstream_expect(in);
+	log_debug("heart-beats: send every %.3fs, expect every %.3fs", out, in);
+}
+
+static void
+session_beat_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	upstream_send("\n", 1);
+}
+
+/* Stop the daemon cleanly: say DISCONNECT and wait briefly for the receipt. */
+void
+session_shutdown(void)
+{
+	struct stomp_frame	 f;
+
+	session_init();
+	if (!session_is_up()) {
+		session_set_state(SESSION_STOPPED, "");
+		daemon_stop();
+		return;
+	}
+	session_set_state(SESSION_STOPPED, "");
+	stomp_frame_init(&f, STOMP_DISCONNECT);
+	stomp_frame_add(&f, "receipt", SESSION_BYE_RECEIPT);
+	if (session_write(&f) == -1) {
+		daemon_stop();
+		return;
+	}
+	ev_timer_start(loop, &ss.bye);
+}
+
+static void
+session_bye_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	log_info("no receipt for DISCONNECT; stopping anyway");
+	daemon_stop();
 }
 
 /* Expire requests the server never answered. */
@@ -419,7 +537,7 @@ session_send(const char *dest, const char *body, const char *request_id,
 {
 	struct stomp_frame	 f;
 
-	if (ss.state != SESSION_ONLINE)
+	if (!session_is_up())
 		return -1;
 	stomp_frame_init(&f, STOMP_SEND);
 	stomp_frame_add(&f, "destination", dest);
@@ -445,7 +563,7 @@ session_request(const char *dest, json_t *body, session_reply_cb *cb, void *arg)
 	char		*text;
 	int		 rc;
 
-	if (body == NULL || ss.state != SESSION_ONLINE) {
+	if (body == NULL || !session_is_up()) {
 		json_decref(body);
 		return -1;
 	}

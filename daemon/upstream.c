@@ -14,7 +14,7 @@
 
 #define UPSTREAM_OUT_MAX	(8 * 1024 * 1024)	/* queued, not yet written */
 #define BACKOFF_MIN		0.25
-#define BACKOFF_MAX		30.0
+#define HB_TOLERANCE		2.0	/* missed server beats before we hang up */
 
 static struct {
 	struct lws_context	*ctx;
@@ -29,38 +29,114 @@ static struct {
 	struct buf		 out;		/* LWS_PRE bytes, then frames */
 	ev_timer		 retry;
 	double			 backoff;
+	ev_timer		 watch;		/* dead-peer watchdog */
+	ev_tstamp		 last_rx;	/* when the server last sent anything */
+	double			 expect;	/* STOMP heart-beat from the server, s */
+	int			 ping;		/* a WebSocket ping is due */
 } up;
 
 static void	upstream_connect(void);
 
-/* Schedule the next connection attempt with jittered exponential back-off. */
-static void
+/*
+ * Schedule the next connection attempt with jittered exponential back-off,
+ * capped at cfg.backoff_max. Returns when it is due (ms), 0 if held.
+ */
+static int64_t
 upstream_schedule(void)
 {
 	double	 d;
 
-	if (up.held || ev_is_active(&up.retry))
-		return;
-	d = up.backoff * (0.75 + 0.5 * ((double)random() / RAND_MAX));
-	up.backoff = up.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : up.backoff * 2;
-	log_debug("reconnecting in %.2fs", d);
-	ev_timer_set(&up.retry, d, 0);
-	ev_timer_start(loop, &up.retry);
+	if (up.held)
+		return 0;
+	if (!ev_is_active(&up.retry)) {
+		d = up.backoff * (0.75 + 0.5 * ((double)random() / RAND_MAX));
+		if (d > cfg.backoff_max)
+			d = cfg.backoff_max;
+		up.backoff = up.backoff * 2 > cfg.backoff_max ? cfg.backoff_max :
+		    up.backoff * 2;
+		log_debug("reconnecting in %.2fs", d);
+		ev_timer_set(&up.retry, d, 0);
+		ev_timer_start(loop, &up.retry);
+	}
+	return (int64_t)((ev_now(loop) + ev_timer_remaining(loop, &up.retry)) * 1000);
 }
 
-/* The connection is gone, however it went: tell the session, plan a retry. */
+/* The connection is gone, however it went: plan a retry, tell the session. */
 static void
 upstream_lost(const char *reason)
 {
 	int	 was = up.wsi != NULL;
+	int64_t	 at;
 
 	up.wsi = NULL;
 	up.open = 0;
 	up.closing = 0;
+	up.ping = 0;
+	ev_timer_stop(loop, &up.watch);
 	buf_reset(&up.out);
+	at = upstream_schedule();
 	if (was)
-		session_closed(reason);
-	upstream_schedule();
+		session_closed(reason, at);
+}
+
+/*
+ * The watchdog: a peer that sends nothing for ping_interval gets a WebSocket
+ * ping; one silent for ping_timeout (or for HB_TOLERANCE negotiated STOMP
+ * heart-beats) is dropped, so a half-open connection cannot hang the session.
+ */
+static void
+upstream_watch_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	double	 idle = ev_now(l) - up.last_rx, limit = cfg.ping_timeout;
+	char	 why[96];
+
+	if (up.wsi == NULL || !up.open || up.closing)
+		return;
+	if (up.expect > 0 && up.expect * HB_TOLERANCE < limit)
+		limit = up.expect * HB_TOLERANCE;
+	if (idle >= limit) {
+		snprintf(why, sizeof why, "server silent for %.1fs", idle);
+		upstream_drop(why);
+		return;
+	}
+	if (idle >= cfg.ping_interval && !up.ping) {
+		up.ping = 1;
+		lws_callback_on_writable(up.wsi);
+	}
+}
+
+/* (Re)start the watchdog with a tick fine enough for the shortest limit. */
+static void
+upstream_watch_start(void)
+{
+	double	 tick = cfg.ping_interval / 4;
+
+	if (up.expect > 0 && up.expect / 4 < tick)
+		tick = up.expect / 4;
+	if (tick > 1.0)
+		tick = 1.0;
+	if (tick < 0.05)
+		tick = 0.05;
+	up.last_rx = ev_now(loop);
+	ev_timer_stop(loop, &up.watch);
+	ev_timer_set(&up.watch, tick, tick);
+	ev_timer_start(loop, &up.watch);
+}
+
+/* Expect STOMP heart-beats from the server every secs (0: none). */
+void
+upstream_expect(double secs)
+{
+	up.expect = secs;
+	if (up.open)
+		upstream_watch_start();
+}
+
+/* The host part of the upstream URL (the default CONNECT host header). */
+const char *
+upstream_host(void)
+{
+	return up.host;
 }
 
 static int
@@ -75,11 +151,21 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			break;
 		up.open = 1;
 		log_info("connected to %s:%d", up.host, up.port);
+		upstream_watch_start();
 		session_opened();
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (wsi == up.wsi && !up.closing)
-			session_input(in, len);
+		if (wsi != up.wsi || up.closing)
+			break;
+		up.last_rx = ev_now(loop);
+		up.ping = 0;
+		session_input(in, len);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		if (wsi == up.wsi) {
+			up.last_rx = ev_now(loop);
+			up.ping = 0;
+		}
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (wsi != up.wsi)
@@ -87,6 +173,16 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (up.closing) {
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
 			return -1;
+		}
+		if (up.ping == 1) {
+			unsigned char	 ping[LWS_PRE + 1];
+
+			up.ping = 2;	/* sent; cleared by any traffic */
+			if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+				return -1;
+			if (up.out.len > LWS_PRE)
+				lws_callback_on_writable(wsi);
+			break;
 		}
 		if (up.out.len <= LWS_PRE)
 			break;
@@ -186,7 +282,7 @@ upstream_connect(void)
 	session_connecting();
 	if (lws_client_connect_via_info(&ci) == NULL && up.wsi == NULL) {
 		log_warn("cannot start connecting to %s:%d", up.host, up.port);
-		upstream_schedule();
+		session_closed("cannot start connecting", upstream_schedule());
 	}
 	explicit_bzero(path.data, path.cap);
 	buf_clear(&path);
@@ -265,6 +361,7 @@ upstream_start(char **cause)
 	buf_init(&up.out);
 	up.backoff = BACKOFF_MIN;
 	ev_timer_init(&up.retry, upstream_retry_cb, 0, 0);
+	ev_init(&up.watch, upstream_watch_cb);
 	srandom((unsigned)getpid() ^ (unsigned)ev_time());
 	upstream_connect();
 	return 0;
@@ -275,6 +372,7 @@ void
 upstream_stop(void)
 {
 	ev_timer_stop(loop, &up.retry);
+	ev_timer_stop(loop, &up.watch);
 	up.held = 1;
 	if (up.ctx != NULL) {
 		lws_context_destroy(up.ctx);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """
 Tokens: a refused token (bad signature or expired) puts the session in
-"unauthorized" without a reconnect storm; SIGHUP with a fixed token file
+"auth_failed" without a reconnect storm; SIGHUP with a fixed token file
 recovers; and a token never shows up in a log or on a command line.
 """
 import json
@@ -28,18 +28,18 @@ def connecting_events(ev):
             if e.get("type") == "session.state" and e.get("state") == "connecting"]
 
 
-def check_unauthorized_quietly(env, srv, gw, what):
+def check_auth_failed_quietly(env, srv, gw, what):
     """gw ends up unauthorized and makes at most 2 attempts in all."""
     ev = gw.rpc()
     ev.subscribe(since=0)
-    st = gw.wait_state(lambda s: s["state"] == "unauthorized", "unauthorized")
+    st = gw.wait_state(lambda s: s["state"] == "auth_failed", "auth_failed")
     check(st["reason"], "%s: session.status has a reason: %r" % (what, st))
     wait_for(lambda: "unauthorized" in srv.log(), "imserver to log the refusal")
 
     def quiet():
         ev.pump(0)
         return ws_opens(srv) <= 2 and len(connecting_events(ev)) <= 2 and \
-            gw.status()["state"] == "unauthorized"
+            gw.status()["state"] == "auth_failed"
     hold_for(quiet, WINDOW, interval=0.1, what=lambda:
              "%s: reconnect storm or state change: %d WebSocket opens at the "
              "server, %d 'connecting' events, state %s" % (
@@ -48,17 +48,17 @@ def check_unauthorized_quietly(env, srv, gw, what):
     check(ws_opens(srv) >= 1, "%s: imserver saw the attempt" % what)
     states = [(e["state"], e.get("reason")) for e in ev.events
               if e.get("type") == "session.state"]
-    check(states and states[-1][0] == "unauthorized",
+    check(states and states[-1][0] == "auth_failed",
           "%s: the last session.state event is unauthorized: %r" % (what, states))
 
     r = gw.cli("status")
     check_eq(r.returncode, 0, "%s: imgw status exit status (stderr %r)"
              % (what, r.stderr))
-    check("unauthorized" in r.stdout, "%s: imgw status shows unauthorized: %r"
+    check("auth_failed" in r.stdout, "%s: imgw status shows unauthorized: %r"
           % (what, r.stdout))
     r = gw.cli("--json", "status")
     check_eq(r.returncode, 0, "%s: imgw --json status exit status" % what)
-    check_eq(json.loads(r.stdout)["state"], "unauthorized",
+    check_eq(json.loads(r.stdout)["state"], "auth_failed",
              "%s: state in imgw --json status" % what)
     return ev
 
@@ -67,7 +67,7 @@ def test_wrong_token_gives_unauthorized_state_without_reconnect_storm(env):
     srv = env.server()
     bad = env.token("alice", secret=env.new_secret())
     gw = env.gateway("alice", srv, token=bad)
-    check_unauthorized_quietly(env, srv, gw, "token signed by another secret")
+    check_auth_failed_quietly(env, srv, gw, "token signed by another secret")
     # Refusals are not sending errors: message.send still queues.
     r = gw.call("message.send", user="bob", text="排队")
     check_eq(r["status"], "SENDING", "message.send while unauthorized")
@@ -78,7 +78,7 @@ def test_expired_token_gives_unauthorized_state(env):
     tok = env.token("alice", ttl=1)
     wait_until_time(token_expiry(tok) + 0.05)
     gw = env.gateway("alice", srv, token=tok)
-    check_unauthorized_quietly(env, srv, gw, "expired token")
+    check_auth_failed_quietly(env, srv, gw, "expired token")
     check("expired" in srv.log(), "imserver logs why: expired")
 
 
@@ -86,7 +86,7 @@ def test_unauthorized_recovers_after_new_token_and_sighup(env):
     srv = env.server()
     gw = env.gateway("alice", srv, token=env.token("alice",
                                                    secret=env.new_secret()))
-    gw.wait_state(lambda s: s["state"] == "unauthorized", "unauthorized")
+    gw.wait_state(lambda s: s["state"] == "auth_failed", "auth_failed")
     gw.replace_token(env.token("alice"))
     gw.signal(signal.SIGHUP)
     st = gw.wait_online()
@@ -116,7 +116,7 @@ def test_token_never_in_logs_or_argv(env):
     # And a refused token, logged on both sides.
     other = env.token("carol", secret=env.new_secret())
     carol = env.gateway("carol", srv, token=other)
-    carol.wait_state(lambda s: s["state"] == "unauthorized", "unauthorized")
+    carol.wait_state(lambda s: s["state"] == "auth_failed", "auth_failed")
 
     secrets_ = {"alice's token": alice.token, "bob's token": bob.token,
                 "carol's token": other}

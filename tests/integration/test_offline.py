@@ -110,7 +110,7 @@ def test_history_answers_with_server_stopped(env):
 
     check_eq(srv.stop(), 0, "imserver exit status after SIGTERM")
     st = bob.wait_state(lambda s: s["state"] != "online", "not online")
-    check(st["state"] in ("offline", "connecting"),
+    check(st["state"] in ("backoff", "connecting"),
           "state after the server stopped: %r" % st)
 
     r = bob.cli("history", "alice")
