@@ -37,6 +37,13 @@ usage(FILE *f)
 "                                 messages with USER from the local cache\n"
 "                                 (works offline), oldest first\n"
 "  revoke MESSAGE_ID              revoke a message you sent\n"
+"  search TEXT [--user USER] [--limit N]\n"
+"                                 find messages in the cache by substring\n"
+"                                 (any length, Chinese included)\n"
+"  conversations [--limit N]      conversations, pinned first, with unread\n"
+"                                 counts\n"
+"  read USER                      mark the conversation with USER read\n"
+"  stats                          the cache's size and counts\n"
 "  listen [--since SEQ]           print events as they arrive, one per line;\n"
 "                                 --since replays the log after SEQ first\n"
 "  reconnect                      reconnect to the server now\n"
@@ -227,7 +234,8 @@ cmd_send(struct imgw *c, const char *user, const char *text, const char *id)
 static int
 cmd_history(struct imgw *c, const char *user, long limit, const char *before)
 {
-	json_t	*args = json_pack("{s:s,s:i}", "user", user, "limit", (int)limit);
+	json_t	*args = json_pack("{s:s,s:i,s:s}", "user", user, "limit", (int)limit,
+	    "order", "oldest");
 	json_t	*r, *m;
 	size_t	 i;
 
@@ -273,6 +281,88 @@ cmd_listen(struct imgw *c, long long since)
 		if (imgw_dispatch(c, -1) < 0)
 			return fail(c, "listen");
 	}
+}
+
+static int
+cmd_search(struct imgw *c, const char *text, const char *user, long limit)
+{
+	json_t	*args = json_pack("{s:s,s:i}", "text", text, "limit", (int)limit);
+	json_t	*r, *h;
+	size_t	 i;
+
+	if (args == NULL) {
+		fprintf(stderr, "imgw: search: the text must be UTF-8\n");
+		return 1;
+	}
+	if (user != NULL)
+		json_object_set_new(args, "user", json_string(user));
+	if ((r = call(c, "message.search", args)) == NULL)
+		return fail(c, "search");
+	if (json_out)
+		print_json(r);
+	else {
+		json_array_foreach(json_object_get(r, "results"), i, h) {
+			json_t *m = json_object_get(h, "message");
+
+			printf("%s  %s -> %s  %s  (%s)\n", when(json_integer_value(
+			    json_object_get(m, "createdAt"))), str(m, "from"),
+			    str(m, "to"), str(h, "snippet"), str(m, "id"));
+		}
+		if (!json_is_null(json_object_get(r, "cursor")))
+			printf("(more: imgw call message.search "
+			    "'{\"text\":...,\"cursor\":\"%s\"}')\n",
+			    str(r, "cursor"));
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int
+cmd_conversations(struct imgw *c, long limit)
+{
+	json_t	*r = call(c, "conversation.list", json_pack("{s:i}", "limit",
+	    (int)limit)), *v, *m;
+	size_t	 i;
+
+	if (r == NULL)
+		return fail(c, "conversations");
+	if (json_out)
+		print_json(r);
+	else {
+		json_array_foreach(json_object_get(r, "conversations"), i, v) {
+			m = json_object_get(v, "lastMessage");
+			printf("%-20s %3lld unread%s%s  %s  %s\n",
+			    conv_name(json_object_get(v, "conversation")),
+			    (long long)json_integer_value(json_object_get(v, "unread")),
+			    json_is_true(json_object_get(v, "pinned")) ? "  pinned" : "",
+			    json_is_true(json_object_get(v, "muted")) ? "  muted" : "",
+			    when(json_integer_value(json_object_get(v, "lastAt"))),
+			    json_is_object(m) ? str(m, "content") : "");
+		}
+		printf("total unread: %lld\n",
+		    (long long)json_integer_value(json_object_get(r, "unread")));
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int
+cmd_simple(struct imgw *c, const char *what, const char *method, json_t *args)
+{
+	json_t	*r = call(c, method, args);
+
+	if (r == NULL)
+		return fail(c, what);
+	if (json_out)
+		print_json(r);
+	else {
+		char *t = json_dumps(r, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+		printf("%s\n", t ? t : "");
+		free(t);
+	}
+	json_decref(r);
+	return 0;
 }
 
 static int
@@ -324,10 +414,11 @@ main(int argc, char **argv)
 		{ "before", required_argument, NULL, 'b' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "id", required_argument, NULL, 'i' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*sock = NULL, *before = NULL, *id = NULL, *cmd;
+	const char	*sock = NULL, *before = NULL, *id = NULL, *user = NULL, *cmd;
 	struct imgw	*c;
 	char		 err[512], *end;
 	long		 limit = 20;
@@ -335,7 +426,7 @@ main(int argc, char **argv)
 	int		 ch, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt_long(argc, argv, "s:jt:n:b:S:i:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:jt:n:b:S:i:u:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
 		case 'j': json_out = 1; break;
@@ -358,6 +449,7 @@ main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'i': id = optarg; break;
+		case 'u': user = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: goto bad;
 		}
@@ -382,6 +474,16 @@ main(int argc, char **argv)
 		rc = need(argc, 1, cmd) ? 2 : cmd_history(c, argv[0], limit, before);
 	else if (strcmp(cmd, "revoke") == 0)
 		rc = need(argc, 1, cmd) ? 2 : cmd_revoke(c, argv[0]);
+	else if (strcmp(cmd, "search") == 0)
+		rc = need(argc, 1, cmd) ? 2 : cmd_search(c, argv[0], user, limit);
+	else if (strcmp(cmd, "conversations") == 0)
+		rc = need(argc, 0, cmd) ? 2 : cmd_conversations(c, limit);
+	else if (strcmp(cmd, "read") == 0)
+		rc = need(argc, 1, cmd) ? 2 : cmd_simple(c, cmd, "conversation.read",
+		    json_pack("{s:s}", "user", argv[0]));
+	else if (strcmp(cmd, "stats") == 0)
+		rc = need(argc, 0, cmd) ? 2 : cmd_simple(c, cmd, "db.stats",
+		    json_object());
 	else if (strcmp(cmd, "listen") == 0)
 		rc = need(argc, 0, cmd) ? 2 : cmd_listen(c, since);
 	else if (strcmp(cmd, "reconnect") == 0)

@@ -101,6 +101,7 @@ int		 session_request(const char *dest, json_t *body,
 /* outbox.c: durable queue of outgoing messages. */
 int		 outbox_add(const char *id, const char *dest, const char *body);
 void		 outbox_flush(void);
+int		 outbox_in_flight(const char *id);
 void		 outbox_offline(void);
 int		 outbox_reply(const char *request_id, int code,
 		     const char *message, json_t *data);
@@ -164,7 +165,12 @@ method_fn	 m_rpc_describe, m_session_status, m_session_reconnect,
 		 m_session_login,
 		 m_events_subscribe, m_events_unsubscribe;
 method_fn	 m_message_send, m_message_history, m_message_revoke,
-		 m_message_get;
+		 m_message_get, m_message_search, m_message_delete,
+		 m_message_resend, m_message_cancel;
+method_fn	 m_conversation_list, m_conversation_get, m_conversation_read,
+		 m_conversation_pin, m_conversation_mute, m_conversation_draft,
+		 m_conversation_delete, m_conversation_unread;
+method_fn	 m_db_stats, m_db_vacuum, m_db_check;
 /* Take a chat message from the server (m_message.c). */
 void		 message_received(json_t *msg);
 /* Is this a valid user or group id (1-64 of [A-Za-z0-9_.@-])? */

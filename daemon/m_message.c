@@ -196,27 +196,206 @@ m_message_send(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 	return 0;
 }
 
-/* message.history {user|group, limit, before}: a page from the cache. */
+/*
+ * message.history {user|group, limit, before | after, order}: a page from the
+ * cache (works offline). Newest first unless order is "oldest".
+ */
 int
 m_message_history(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
-	const char	*before;
+	const char	*before, *after, *order;
 	char		 conv[CONV_MAX];
 	json_t		*msgs;
 	int64_t		 limit;
-	int		 more;
+	int		 more, start;
 
 	if (arg_conversation(args, conv, sizeof conv, error) == -1 ||
 	    arg_int(args, "limit", 1, 1000, 50, &limit, error) == -1 ||
-	    arg_string(args, "before", 0, 128, &before, error) == -1)
+	    arg_string(args, "before", 0, 128, &before, error) == -1 ||
+	    arg_string(args, "after", 0, 128, &after, error) == -1 ||
+	    arg_string(args, "order", 0, 16, &order, error) == -1)
 		return 0;
-	if ((msgs = store_history(store, conv, before, (int)limit, &more)) == NULL) {
-		*error = rpc_error_new(before != NULL ? RPC_E_NOT_FOUND :
-		    RPC_E_INTERNAL, "%s", store_error(store));
+	if (before != NULL && after != NULL) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "give at most one of 'before' and 'after'");
 		return 0;
 	}
-	*result = json_pack("{s:o,s:b}", "messages", msgs, "more", more);
+	if (order != NULL && strcmp(order, "newest") != 0 &&
+	    strcmp(order, "oldest") != 0) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "'order' is \"newest\" or \"oldest\"");
+		return 0;
+	}
+	msgs = store_history(store, conv, before, after, (int)limit,
+	    order == NULL || strcmp(order, "newest") == 0, &more, &start);
+	if (msgs == NULL) {
+		*error = rpc_error_new(before != NULL || after != NULL ?
+		    RPC_E_NOT_FOUND : RPC_E_INTERNAL, "%s", store_error(store));
+		return 0;
+	}
+	*result = json_pack("{s:o,s:b,s:b}", "messages", msgs, "more", more,
+	    "start", start);
+	return 0;
+}
+
+/*
+ * message.search {text, user|group?, sender?, from?, to?, limit?, cursor?}:
+ * substring search of the cache, any length, Chinese included.
+ */
+int
+m_message_search(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	struct store_filter	 flt;
+	const char		*text, *cursor, *sender;
+	char			 conv[CONV_MAX], *next = NULL;
+	json_t			*hits, *tmp = NULL;
+	int64_t			 limit;
+
+	if (arg_string(args, "text", 1, 256, &text, error) == -1 ||
+	    arg_string(args, "sender", 0, 64, &sender, error) == -1 ||
+	    arg_string(args, "cursor", 0, 64, &cursor, error) == -1 ||
+	    arg_int(args, "limit", 1, 500, 20, &limit, error) == -1 ||
+	    arg_int(args, "from", 0, INT64_MAX, 0, &flt.from, error) == -1 ||
+	    arg_int(args, "to", 0, INT64_MAX, INT64_MAX, &flt.to, error) == -1)
+		return 0;
+	if (strspn(text, " \t\r\n") == strlen(text)) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'text' is empty");
+		return 0;
+	}
+	flt.conv = NULL;
+	if (json_object_get(args, "user") != NULL ||
+	    json_object_get(args, "group") != NULL) {
+		if (arg_conversation(args, conv, sizeof conv, error) == -1)
+			return 0;
+		flt.conv = conv;
+	}
+	flt.sender = sender;
+	if ((hits = store_search(store, text, &flt, (int)limit, cursor, &next)) == NULL) {
+		*error = rpc_error_new(strcmp(store_error(store), "bad cursor") == 0 ?
+		    RPC_E_BAD_PARAMS : RPC_E_INTERNAL, "%s", store_error(store));
+		return 0;
+	}
+	if (next != NULL)
+		tmp = json_string(next);
+	*result = json_pack("{s:o,s:o}", "results", hits, "cursor",
+	    tmp != NULL ? tmp : json_null());
+	free(next);
+	return 0;
+}
+
+/* message.delete {id}: forget a message locally (the server keeps it). */
+int
+m_message_delete(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	const char	*id;
+	json_t		*m;
+
+	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+		return 0;
+	if ((m = store_get_message(store, id)) == NULL) {
+		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
+		return 0;
+	}
+	if (store_outbox_has(store, id)) {
+		*error = rpc_error_new(RPC_E_CONFLICT,
+		    "message %s is still being sent; use message.cancel", id);
+		json_decref(m);
+		return 0;
+	}
+	if (store_delete_message(store, id) == -1) {
+		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
+		json_decref(m);
+		return 0;
+	}
+	events_emit("message.deleted", json_pack("{s:s,s:O}", "id", id,
+	    "conversation", json_object_get(m, "conversation")));
+	json_decref(m);
+	*result = json_object();
+	return 0;
+}
+
+/* message.resend {id}: put a FAILED message back in the outbox. */
+int
+m_message_resend(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	const char	*id, *status;
+	json_t		*m, *body;
+	char		*text;
+
+	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+		return 0;
+	if ((m = store_get_message(store, id)) == NULL) {
+		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
+		return 0;
+	}
+	status = json_string_value(json_object_get(m, "status"));
+	if (strcmp(status, "FAILED") != 0) {
+		*error = rpc_error_new(RPC_E_CONFLICT,
+		    "message %s is %s; only FAILED messages are re-sent", id, status);
+		json_decref(m);
+		return 0;
+	}
+	body = json_pack("{s:s,s:s,s:O,s:s,s:O,s:O}", "appId", cfg.app_id,
+	    "messageId", id, "toId", json_object_get(m, "to"), "chatType", "SINGLE",
+	    "msgType", json_object_get(m, "type"), "content",
+	    json_object_get(m, "content"));
+	if (body == NULL || (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		fatalx("out of memory");
+	json_decref(body);
+	if (store_set_status(store, id, "SENDING", 0, 0) == -1 ||
+	    outbox_add(id, "/app/chat.send", text) == -1) {
+		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
+		free(text);
+		json_decref(m);
+		return 0;
+	}
+	free(text);
+	events_emit("message.status", json_pack("{s:s,s:O,s:s}", "id", id,
+	    "conversation", json_object_get(m, "conversation"), "status", "SENDING"));
+	json_decref(m);
+	*result = json_pack("{s:s,s:s}", "id", id, "status", "SENDING");
+	return 0;
+}
+
+/*
+ * message.cancel {id}: withdraw a message that has not gone out (queued
+ * while offline) or that FAILED; it is deleted locally.
+ */
+int
+m_message_cancel(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	const char	*id, *status;
+	json_t		*m;
+
+	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+		return 0;
+	if ((m = store_get_message(store, id)) == NULL) {
+		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
+		return 0;
+	}
+	status = json_string_value(json_object_get(m, "status"));
+	if (strcmp(status, "FAILED") != 0 && (strcmp(status, "SENDING") != 0 ||
+	    outbox_in_flight(id))) {
+		*error = rpc_error_new(RPC_E_CONFLICT, strcmp(status, "SENDING") == 0 ?
+		    "message %s is already on its way to the server" :
+		    "message %s is %s and cannot be cancelled", id, status);
+		json_decref(m);
+		return 0;
+	}
+	if (store_outbox_del(store, id) == -1 || store_delete_message(store, id) == -1) {
+		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
+		json_decref(m);
+		return 0;
+	}
+	events_emit("message.status", json_pack("{s:s,s:O,s:s}", "id", id,
+	    "conversation", json_object_get(m, "conversation"), "status", "CANCELLED"));
+	json_decref(m);
+	*result = json_pack("{s:s,s:s}", "id", id, "status", "CANCELLED");
 	return 0;
 }
 

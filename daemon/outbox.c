@@ -31,6 +31,13 @@ outbox_find(const char *id)
 	return NULL;
 }
 
+/* Whether id was sent on this connection and not answered yet. */
+int
+outbox_in_flight(const char *id)
+{
+	return outbox_find(id) != NULL;
+}
+
 /* Send one entry and remember it is in flight. */
 static void
 outbox_send(const char *id, const char *dest, const char *body)

@@ -3,30 +3,49 @@
  * migrations (PRAGMA user_version) and every SQL statement, each prepared
  * once at open. Never talks to the network or to clients.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "store.h"
 
 enum {
 	Q_KV_GET, Q_KV_SET,
-	Q_MSG_GET, Q_MSG_INS, Q_MSG_UPD, Q_MSG_STATUS,
-	Q_HIST, Q_HIST_BEFORE, Q_MSG_POS,
-	Q_OUT_ADD, Q_OUT_DEL, Q_OUT_LIST,
+	Q_MSG_GET, Q_MSG_INS, Q_MSG_UPD, Q_MSG_STATUS, Q_MSG_DEL,
+	Q_HIST_OLDER, Q_HIST_NEWER, Q_MSG_POS,
+	Q_SEARCH_LONG, Q_SEARCH_SHORT,
+	Q_CONV_LIST, Q_CONV_GET, Q_CONV_PIN, Q_CONV_MUTE, Q_CONV_DRAFT,
+	Q_CONV_READ, Q_CONV_DEL, Q_CONV_MSGS_DEL, Q_UNREAD_TOTAL,
+	Q_OUT_ADD, Q_OUT_DEL, Q_OUT_LIST, Q_OUT_HAS,
 	Q_EV_ADD, Q_EV_LAST, Q_EV_SINCE,
+	Q_STATS,
 	Q_COUNT
 };
+
+/* The message columns, in the order store_row_message reads them. */
+#define MSG_COLS "m.id, m.conv, m.from_id, m.to_id, m.msg_type, m.content, " \
+	"m.status, m.created_at, m.seq, m.edited_at"
+#define MSG_NCOLS 10
+
+/* Filters shared by both search statements: ?2 conv, ?3 sender, ?4/?5 time, ?6/?7 cursor. */
+#define SEARCH_FILTER \
+	" AND (?2 IS NULL OR m.conv = ?2) AND (?3 IS NULL OR m.from_id = ?3)" \
+	" AND m.created_at >= ?4 AND m.created_at <= ?5" \
+	" AND (m.created_at < ?6 OR (m.created_at = ?6 AND m.rowid < ?7))" \
+	" AND instr(lower(m.content), lower(?8)) > 0" \
+	" ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?9"
 
 static const char *const store_sql[Q_COUNT] = {
 	[Q_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
 	[Q_KV_SET] = "INSERT INTO kv(key, value) VALUES (?1, ?2) "
 	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	[Q_MSG_GET] = "SELECT id, conv, from_id, to_id, msg_type, content, "
-	    "status, created_at, seq FROM messages WHERE id = ?1",
+	[Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m WHERE m.id = ?1",
 	[Q_MSG_INS] = "INSERT INTO messages(id, conv, from_id, to_id, msg_type, "
 	    "content, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
 	[Q_MSG_UPD] = "UPDATE messages SET content = ?2, status = ?3, "
@@ -37,20 +56,57 @@ static const char *const store_sql[Q_COUNT] = {
 	    "FROM kv WHERE key = 'self'), '') ELSE from_id END, "
 	    "created_at = CASE WHEN ?3 > 0 THEN ?3 ELSE created_at END, "
 	    "seq = CASE WHEN ?4 > 0 THEN ?4 ELSE seq END WHERE id = ?1",
-	[Q_HIST] = "SELECT id, conv, from_id, to_id, msg_type, content, status, "
-	    "created_at, seq FROM messages WHERE conv = ?1 "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
-	[Q_HIST_BEFORE] = "SELECT id, conv, from_id, to_id, msg_type, content, "
-	    "status, created_at, seq FROM messages WHERE conv = ?1 AND "
-	    "(created_at < ?3 OR (created_at = ?3 AND rowid < ?4)) "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+	[Q_MSG_DEL] = "DELETE FROM messages WHERE id = ?1",
+	/* Keyset pages: ?3/?4 is the (created_at, rowid) of the edge message. */
+	[Q_HIST_OLDER] = "SELECT " MSG_COLS " FROM messages m WHERE m.conv = ?1 "
+	    "AND (m.created_at < ?3 OR (m.created_at = ?3 AND m.rowid < ?4)) "
+	    "ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?2",
+	[Q_HIST_NEWER] = "SELECT " MSG_COLS " FROM messages m WHERE m.conv = ?1 "
+	    "AND (m.created_at > ?3 OR (m.created_at = ?3 AND m.rowid > ?4)) "
+	    "ORDER BY m.created_at ASC, m.rowid ASC LIMIT ?2",
 	[Q_MSG_POS] = "SELECT created_at, rowid FROM messages WHERE id = ?1 AND conv = ?2",
+	/* Three characters or more: the trigram index. */
+	[Q_SEARCH_LONG] = "SELECT " MSG_COLS ", m.rowid FROM message_fts f "
+	    "JOIN messages m ON m.rowid = f.rowid WHERE message_fts MATCH ?1"
+	    SEARCH_FILTER,
+	/* One or two: the index of every character and character pair. */
+	[Q_SEARCH_SHORT] = "SELECT " MSG_COLS ", m.rowid FROM message_short f "
+	    "JOIN messages m ON m.rowid = f.rowid WHERE message_short MATCH ?1"
+	    SEARCH_FILTER,
+	[Q_CONV_LIST] = "SELECT c.conv, c.last_at, c.unread, c.pinned, c.muted, "
+	    "c.draft, " MSG_COLS " FROM conversations c LEFT JOIN messages m "
+	    "ON m.id = c.last_id ORDER BY c.pinned DESC, c.last_at DESC, c.conv "
+	    "LIMIT ?1 OFFSET ?2",
+	[Q_CONV_GET] = "SELECT c.conv, c.last_at, c.unread, c.pinned, c.muted, "
+	    "c.draft, " MSG_COLS " FROM conversations c LEFT JOIN messages m "
+	    "ON m.id = c.last_id WHERE c.conv = ?1",
+	[Q_CONV_PIN] = "INSERT INTO conversations(conv, pinned) VALUES (?1, ?2) "
+	    "ON CONFLICT(conv) DO UPDATE SET pinned = excluded.pinned",
+	[Q_CONV_MUTE] = "INSERT INTO conversations(conv, muted) VALUES (?1, ?2) "
+	    "ON CONFLICT(conv) DO UPDATE SET muted = excluded.muted",
+	[Q_CONV_DRAFT] = "INSERT INTO conversations(conv, draft) VALUES (?1, ?2) "
+	    "ON CONFLICT(conv) DO UPDATE SET draft = excluded.draft",
+	/* Read up to a time: the unread count is recounted, never guessed. */
+	[Q_CONV_READ] = "UPDATE conversations SET read_at = max(read_at, ?2), "
+	    "unread = (SELECT count(*) FROM messages m WHERE m.conv = ?1 AND "
+	    "m.created_at > max(conversations.read_at, ?2) AND m.status <> 'REVOKED' "
+	    "AND m.from_id <> '' AND m.from_id <> coalesce((SELECT value FROM kv "
+	    "WHERE key = 'self'), '')) WHERE conv = ?1",
+	[Q_CONV_DEL] = "DELETE FROM conversations WHERE conv = ?1",
+	[Q_CONV_MSGS_DEL] = "DELETE FROM messages WHERE conv = ?1",
+	[Q_UNREAD_TOTAL] = "SELECT coalesce(sum(unread), 0) FROM conversations "
+	    "WHERE muted = 0",
 	[Q_OUT_ADD] = "INSERT OR IGNORE INTO outbox(id, dest, body) VALUES (?1, ?2, ?3)",
 	[Q_OUT_DEL] = "DELETE FROM outbox WHERE id = ?1",
 	[Q_OUT_LIST] = "SELECT id, dest, body FROM outbox ORDER BY pos",
+	[Q_OUT_HAS] = "SELECT 1 FROM outbox WHERE id = ?1",
 	[Q_EV_ADD] = "INSERT INTO events(type, body, created_at) VALUES (?1, ?2, ?3)",
 	[Q_EV_LAST] = "SELECT coalesce(max(seq), 0) FROM events",
 	[Q_EV_SINCE] = "SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	[Q_STATS] = "SELECT (SELECT count(*) FROM messages), "
+	    "(SELECT count(*) FROM conversations), (SELECT count(*) FROM events), "
+	    "(SELECT count(*) FROM outbox), (SELECT min(created_at) FROM messages), "
+	    "(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())",
 };
 
 /* Schema migrations; entry i moves user_version from i to i + 1. */
@@ -66,6 +122,78 @@ static const char *const store_migrations[] = {
 	"  id TEXT NOT NULL UNIQUE, dest TEXT NOT NULL, body TEXT NOT NULL);"
 	"CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  type TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);",
+
+	/*
+	 * 2: search and conversations. Substrings of three characters or more
+	 * come from FTS5's trigram index; it cannot match fewer, so a second,
+	 * contentless index holds every character and character pair of each
+	 * message (imgw_grams), which answers one- and two-character queries
+	 * (Chinese words often are) without scanning. Conversations and their
+	 * unread counts are kept by triggers, in the transaction that stores
+	 * the message, so they cannot drift from the messages.
+	 */
+	"ALTER TABLE messages ADD COLUMN edited_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_created ON messages(created_at);"
+	"CREATE VIRTUAL TABLE message_fts USING fts5(content, tokenize = 'trigram',"
+	"  content = 'messages', content_rowid = 'rowid');"
+	"CREATE VIRTUAL TABLE message_short USING fts5(grams, content = '',"
+	"  detail = none, tokenize = 'unicode61 remove_diacritics 0');"
+	"INSERT INTO message_fts(message_fts) VALUES ('rebuild');"
+	"INSERT INTO message_short(rowid, grams) SELECT rowid, imgw_grams(content)"
+	"  FROM messages;"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO message_fts(rowid, content) VALUES (new.rowid, new.content);"
+	"  INSERT INTO message_short(rowid, grams)"
+	"    VALUES (new.rowid, imgw_grams(new.content));"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO message_fts(message_fts, rowid, content)"
+	"    VALUES ('delete', old.rowid, old.content);"
+	"  INSERT INTO message_short(message_short, rowid, grams)"
+	"    VALUES ('delete', old.rowid, imgw_grams(old.content));"
+	"END;"
+	"CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages"
+	"  WHEN old.content IS NOT new.content BEGIN"
+	"  INSERT INTO message_fts(message_fts, rowid, content)"
+	"    VALUES ('delete', old.rowid, old.content);"
+	"  INSERT INTO message_short(message_short, rowid, grams)"
+	"    VALUES ('delete', old.rowid, imgw_grams(old.content));"
+	"  INSERT INTO message_fts(rowid, content) VALUES (new.rowid, new.content);"
+	"  INSERT INTO message_short(rowid, grams)"
+	"    VALUES (new.rowid, imgw_grams(new.content));"
+	"END;"
+	"CREATE TABLE conversations(conv TEXT PRIMARY KEY, last_id TEXT,"
+	"  last_at INTEGER NOT NULL DEFAULT 0, unread INTEGER NOT NULL DEFAULT 0,"
+	"  read_at INTEGER NOT NULL DEFAULT 0, pinned INTEGER NOT NULL DEFAULT 0,"
+	"  muted INTEGER NOT NULL DEFAULT 0, draft TEXT NOT NULL DEFAULT '');"
+	"INSERT INTO conversations(conv, last_id, last_at)"
+	"  SELECT conv, id, max(created_at) FROM messages GROUP BY conv;"
+	"CREATE TRIGGER conversations_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO conversations(conv, last_id, last_at)"
+	"    VALUES (new.conv, new.id, new.created_at)"
+	"    ON CONFLICT(conv) DO UPDATE SET last_id = excluded.last_id,"
+	"    last_at = excluded.last_at WHERE excluded.last_at >= last_at;"
+	"  UPDATE conversations SET unread = unread + 1 WHERE conv = new.conv"
+	"    AND new.status <> 'REVOKED' AND new.from_id <> ''"
+	"    AND new.from_id <> coalesce((SELECT value FROM kv WHERE key = 'self'), '')"
+	"    AND new.created_at > read_at;"
+	"END;"
+	"CREATE TRIGGER conversations_revoke AFTER UPDATE OF status ON messages"
+	"  WHEN new.status = 'REVOKED' AND old.status <> 'REVOKED' BEGIN"
+	"  UPDATE conversations SET unread = max(unread - 1, 0) WHERE conv = new.conv"
+	"    AND new.from_id <> '' AND new.created_at > read_at"
+	"    AND new.from_id <> coalesce((SELECT value FROM kv WHERE key = 'self'), '');"
+	"END;"
+	"CREATE TRIGGER conversations_ad AFTER DELETE ON messages BEGIN"
+	"  UPDATE conversations SET last_id = (SELECT id FROM messages"
+	"    WHERE conv = old.conv ORDER BY created_at DESC, rowid DESC LIMIT 1)"
+	"    WHERE conv = old.conv AND last_id = old.id;"
+	"  UPDATE conversations SET unread = (SELECT count(*) FROM messages m"
+	"    WHERE m.conv = old.conv AND m.created_at > read_at"
+	"    AND m.status <> 'REVOKED' AND m.from_id <> '' AND m.from_id <>"
+	"    coalesce((SELECT value FROM kv WHERE key = 'self'), ''))"
+	"    WHERE conv = old.conv AND old.created_at > read_at;"
+	"END;",
 };
 #define STORE_VERSION ((int)(sizeof store_migrations / sizeof store_migrations[0]))
 
@@ -97,6 +225,73 @@ store_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Length of the UTF-8 sequence starting with byte c (1 for anything odd). */
+static size_t
+store_utf8_len(unsigned char c)
+{
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	if (c >= 0xe0)
+		return c <= 0xef ? 3 : 1;
+	if (c >= 0xc2)
+		return 2;
+	return 1;
+}
+
+/*
+ * imgw_grams(text): every character and every pair of adjacent characters
+ * of text, ASCII folded to lower case, separated by spaces; pairs with white
+ * space are left out. The tokens of the one- and two-character index.
+ */
+static void
+store_fn_grams(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*t = sqlite3_value_text(argv[0]);
+	int			 n = sqlite3_value_bytes(argv[0]);
+	size_t			 prev = 0, plen = 0, i, l, k, o = 0;
+	char			*out;
+
+	if (t == NULL || n == 0) {
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+		return;
+	}
+	/*
+	 * A character of l bytes is written alone (l + 1 with its space) and in
+	 * two pairs (l each, plus the pair's space): at most 5 bytes per input
+	 * byte, reached by ASCII.
+	 */
+	if ((out = sqlite3_malloc64((sqlite3_uint64)n * 5 + 1)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	for (i = 0; i < (size_t)n; i += l) {
+		int space = t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r';
+
+		l = store_utf8_len(t[i]);
+		if (i + l > (size_t)n)
+			l = (size_t)n - i;
+		if (space) {
+			plen = 0;
+			continue;
+		}
+		if (plen > 0) {
+			for (k = 0; k < plen + l; k++) {
+				unsigned char c = t[prev + k];
+				out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			}
+			out[o++] = ' ';
+		}
+		for (k = 0; k < l; k++) {
+			unsigned char c = t[i + k];
+			out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		out[o++] = ' ';
+		prev = i;
+		plen = l;
+	}
+	sqlite3_result_text(ctx, out, (int)o, sqlite3_free);
 }
 
 /* Apply the migrations the database has not seen yet, each atomically. */
@@ -148,6 +343,12 @@ store_open(const char *path, char **cause)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_create_function(s->db, "imgw_grams", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, store_fn_grams,
+	    NULL, NULL) != SQLITE_OK) {
+		store_fail(s, "registering imgw_grams");
+		goto fail;
+	}
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
 	    NULL, NULL, NULL) != SQLITE_OK) {
@@ -280,17 +481,31 @@ store_conv_object(const char *conv)
 	return json_pack("{s:s}", "user", conv + 2);
 }
 
-/* Build a message object from a row of the message columns. */
+/* Build a message object from MSG_COLS starting at column c (NULL if absent). */
+static json_t *
+store_row_message_at(sqlite3_stmt *st, int c)
+{
+	json_t	*m;
+
+#define COL(i) ((const char *)sqlite3_column_text(st, c + (i)))
+	if (sqlite3_column_type(st, c) == SQLITE_NULL)
+		return json_null();
+	m = json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:I,s:I}",
+	    "id", COL(0), "conversation", store_conv_object(COL(1)),
+	    "from", COL(2), "to", COL(3), "type", COL(4), "content", COL(5),
+	    "status", COL(6), "createdAt", (json_int_t)sqlite3_column_int64(st, c + 7),
+	    "seq", (json_int_t)sqlite3_column_int64(st, c + 8));
+#undef COL
+	if (m != NULL && sqlite3_column_int64(st, c + 9) != 0)
+		json_object_set_new(m, "editedAt",
+		    json_integer(sqlite3_column_int64(st, c + 9)));
+	return m;
+}
+
 static json_t *
 store_row_message(sqlite3_stmt *st)
 {
-#define COL(i) ((const char *)sqlite3_column_text(st, (i)))
-	return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:I,s:I}",
-	    "id", COL(0), "conversation", store_conv_object(COL(1)),
-	    "from", COL(2), "to", COL(3), "type", COL(4), "content", COL(5),
-	    "status", COL(6), "createdAt", (json_int_t)sqlite3_column_int64(st, 7),
-	    "seq", (json_int_t)sqlite3_column_int64(st, 8));
-#undef COL
+	return store_row_message_at(st, 0);
 }
 
 static const char *
@@ -396,52 +611,66 @@ store_set_status(struct store *s, const char *id, const char *status,
 	return store_exec(s, st, "updating message status");
 }
 
-/* Read a page of a conversation's history. */
+/* Find a message's keyset position in a conversation. Returns 0, or -1. */
+static int
+store_position(struct store *s, const char *conv, const char *id, int64_t *at,
+    int64_t *rowid)
+{
+	sqlite3_stmt	*st = store_q(s, Q_MSG_POS);
+	int		 rc;
+
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, conv);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*at = sqlite3_column_int64(st, 0);
+		*rowid = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		snprintf(s->err, sizeof s->err, "no message %s in this conversation", id);
+	else
+		store_fail(s, "reading history");
+	return -1;
+}
+
+/* Read a page of a conversation's history; see store.h. */
 json_t *
-store_history(struct store *s, const char *conv, const char *before, int limit,
-    int *more)
+store_history(struct store *s, const char *conv, const char *before,
+    const char *after, int limit, int newest_first, int *more, int *start)
 {
 	sqlite3_stmt	*st;
 	json_t		*a, *m;
-	int		 rc, n = 0;
+	int64_t		 at = INT64_MAX, rowid = INT64_MAX;
+	int		 rc, n = 0, older = after == NULL;
 
 	*more = 0;
-	if (before != NULL) {
-		int64_t	 at, rowid;
-
-		st = store_q(s, Q_MSG_POS);
-		store_bind_text(st, 1, before);
-		store_bind_text(st, 2, conv);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			if (rc == SQLITE_DONE)
-				snprintf(s->err, sizeof s->err,
-				    "no message %s in this conversation", before);
-			else
-				store_fail(s, "reading history");
+	*start = older;		/* until a row proves otherwise */
+	if (before != NULL || after != NULL) {
+		if (store_position(s, conv, before ? before : after, &at, &rowid) == -1)
 			return NULL;
-		}
-		at = sqlite3_column_int64(st, 0);
-		rowid = sqlite3_column_int64(st, 1);
-		sqlite3_reset(st);
-		st = store_q(s, Q_HIST_BEFORE);
-		sqlite3_bind_int64(st, 3, at);
-		sqlite3_bind_int64(st, 4, rowid);
-	} else
-		st = store_q(s, Q_HIST);
+	}
+	st = store_q(s, older ? Q_HIST_OLDER : Q_HIST_NEWER);
 	store_bind_text(st, 1, conv);
-	sqlite3_bind_int(st, 2, limit + 1);	/* one more tells if there are older */
+	sqlite3_bind_int(st, 2, limit + 1);	/* one more tells if there are more */
+	sqlite3_bind_int64(st, 3, at);
+	sqlite3_bind_int64(st, 4, rowid);
 	if ((a = json_array()) == NULL)
 		return NULL;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ == limit) {
 			*more = 1;
+			if (older)
+				*start = 0;
 			break;
 		}
-		/* Rows come newest first; the page is returned oldest first. */
-		if ((m = store_row_message(st)) == NULL ||
-		    json_array_insert_new(a, 0, m) == -1)
+		if ((m = store_row_message(st)) == NULL)
+			goto fail;
+		/* Rows come in the paging direction; order the page as asked. */
+		if ((older == newest_first ? json_array_append_new(a, m) :
+		    json_array_insert_new(a, 0, m)) == -1)
 			goto fail;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -454,6 +683,413 @@ fail:
 	sqlite3_reset(st);
 	json_decref(a);
 	return NULL;
+}
+
+/* Count UTF-8 characters. */
+static size_t
+store_chars(const char *p)
+{
+	size_t	 n = 0;
+
+	for (; *p != '\0'; p++)
+		n += ((unsigned char)*p & 0xc0) != 0x80;
+	return n;
+}
+
+/* Find needle in hay, ASCII case folded; returns the byte offset or -1. */
+static long
+store_find(const char *hay, const char *needle)
+{
+	size_t	 i, n = strlen(needle), h = strlen(hay);
+
+	for (i = 0; n <= h && i <= h - n; i++) {
+		if (strncasecmp(hay + i, needle, n) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/*
+ * A snippet of content around the first match of q: up to SNIPPET_CHARS
+ * characters each side, the match between the marks, "…" where cut.
+ */
+#define SNIPPET_CHARS	16
+static json_t *
+store_snippet(const char *content, const char *q)
+{
+	long		 at = store_find(content, q);
+	size_t		 qn = strlen(q), b, e, k;
+	struct {
+		char	*p;
+		size_t	 n;
+	}		 out = { NULL, 0 };
+	FILE		*f;
+	json_t		*j;
+
+	if (at < 0)
+		return json_string("");
+	b = (size_t)at;
+	for (k = 0; k < SNIPPET_CHARS && b > 0; k++) {
+		do
+			b--;
+		while (b > 0 && ((unsigned char)content[b] & 0xc0) == 0x80);
+	}
+	e = (size_t)at + qn;
+	for (k = 0; k < SNIPPET_CHARS && content[e] != '\0'; k++) {
+		do
+			e++;
+		while (((unsigned char)content[e] & 0xc0) == 0x80);
+	}
+	if ((f = open_memstream(&out.p, &out.n)) == NULL)
+		return NULL;
+	fprintf(f, "%s%.*s\u00ab%.*s\u00bb%.*s%s", b > 0 ? "\u2026" : "",
+	    (int)((size_t)at - b), content + b, (int)qn, content + at,
+	    (int)(e - (size_t)at - qn), content + at + qn,
+	    content[e] != '\0' ? "\u2026" : "");
+	fclose(f);
+	j = json_string(out.p);
+	free(out.p);
+	return j;
+}
+
+/* Full-text search; see store.h. */
+json_t *
+store_search(struct store *s, const char *q, const struct store_filter *flt,
+    int limit, const char *cursor, char **next)
+{
+	sqlite3_stmt	*st;
+	struct buf	 expr;
+	json_t		*a = NULL, *m, *hit;
+	long long	 c_at = INT64_MAX, c_row = INT64_MAX;
+	int		 rc, n = 0;
+	const char	*p;
+
+	*next = NULL;
+	if (cursor != NULL && sscanf(cursor, "%lld.%lld", &c_at, &c_row) != 2) {
+		snprintf(s->err, sizeof s->err, "bad cursor");
+		return NULL;
+	}
+	/* An FTS5 phrase: the text in double quotes, inner quotes doubled. */
+	buf_init(&expr);
+	buf_add(&expr, "\"", 1);
+	for (p = q; *p != '\0'; p++) {
+		if (*p == '"')
+			buf_add(&expr, "\"\"", 2);
+		else
+			buf_add(&expr, p, 1);
+	}
+	if (buf_add(&expr, "\"", 2) == -1) {	/* the closing quote and a NUL */
+		buf_clear(&expr);
+		return NULL;
+	}
+	st = store_q(s, store_chars(q) >= 3 ? Q_SEARCH_LONG : Q_SEARCH_SHORT);
+	store_bind_text(st, 1, expr.data);
+	buf_clear(&expr);
+	if (flt->conv != NULL)
+		store_bind_text(st, 2, flt->conv);
+	if (flt->sender != NULL)
+		store_bind_text(st, 3, flt->sender);
+	sqlite3_bind_int64(st, 4, flt->from);
+	sqlite3_bind_int64(st, 5, flt->to);
+	sqlite3_bind_int64(st, 6, c_at);
+	sqlite3_bind_int64(st, 7, c_row);
+	store_bind_text(st, 8, q);
+	sqlite3_bind_int(st, 9, limit + 1);
+	if ((a = json_array()) == NULL)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == limit) {
+			if (asprintf(next, "%lld.%lld", (long long)c_at,
+			    (long long)c_row) == -1)
+				*next = NULL;
+			break;
+		}
+		c_at = sqlite3_column_int64(st, 7);
+		c_row = sqlite3_column_int64(st, MSG_NCOLS);
+		if ((m = store_row_message(st)) == NULL ||
+		    (hit = json_pack("{s:o,s:o}", "message", m, "snippet",
+		    store_snippet((const char *)sqlite3_column_text(st, 5), q))) == NULL ||
+		    json_array_append_new(a, hit) == -1)
+			goto fail;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_fail(s, "searching");
+		goto fail;
+	}
+	sqlite3_reset(st);
+	return a;
+fail:
+	sqlite3_reset(st);
+	json_decref(a);
+	free(*next);
+	*next = NULL;
+	return NULL;
+}
+
+/* Build a conversation object from a Q_CONV_* row. */
+static json_t *
+store_row_conversation(sqlite3_stmt *st)
+{
+	return json_pack("{s:o,s:I,s:I,s:b,s:b,s:s,s:o}",
+	    "conversation", store_conv_object((const char *)sqlite3_column_text(st, 0)),
+	    "lastAt", (json_int_t)sqlite3_column_int64(st, 1),
+	    "unread", (json_int_t)sqlite3_column_int64(st, 2),
+	    "pinned", sqlite3_column_int(st, 3),
+	    "muted", sqlite3_column_int(st, 4),
+	    "draft", (const char *)sqlite3_column_text(st, 5),
+	    "lastMessage", store_row_message_at(st, 6));
+}
+
+/* List conversations: pinned first, then by last activity. */
+json_t *
+store_conversations(struct store *s, int limit, int offset, int *more)
+{
+	sqlite3_stmt	*st = store_q(s, Q_CONV_LIST);
+	json_t		*a = json_array(), *c;
+	int		 rc, n = 0;
+
+	*more = 0;
+	sqlite3_bind_int(st, 1, limit + 1);
+	sqlite3_bind_int(st, 2, offset);
+	while (a != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == limit) {
+			*more = 1;
+			break;
+		}
+		if ((c = store_row_conversation(st)) == NULL ||
+		    json_array_append_new(a, c) == -1) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (a != NULL && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_fail(s, "listing conversations");
+		json_decref(a);
+		a = NULL;
+	}
+	sqlite3_reset(st);
+	return a;
+}
+
+/* One conversation, or NULL (absent: store_error is empty). */
+json_t *
+store_conversation(struct store *s, const char *conv)
+{
+	sqlite3_stmt	*st = store_q(s, Q_CONV_GET);
+	json_t		*c = NULL;
+	int		 rc;
+
+	s->err[0] = '\0';
+	store_bind_text(st, 1, conv);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		c = store_row_conversation(st);
+	else if (rc != SQLITE_DONE)
+		store_fail(s, "reading conversation");
+	sqlite3_reset(st);
+	return c;
+}
+
+/* Set a conversation's pinned, muted or draft field. */
+int
+store_conversation_set(struct store *s, const char *conv, const char *field,
+    json_t *value)
+{
+	sqlite3_stmt	*st;
+
+	if (store_write(s) == -1)
+		return -1;
+	if (strcmp(field, "draft") == 0) {
+		st = store_q(s, Q_CONV_DRAFT);
+		store_bind_text(st, 2, json_string_value(value));
+	} else {
+		st = store_q(s, strcmp(field, "pinned") == 0 ? Q_CONV_PIN : Q_CONV_MUTE);
+		sqlite3_bind_int(st, 2, json_is_true(value));
+	}
+	store_bind_text(st, 1, conv);
+	return store_exec(s, st, "updating conversation");
+}
+
+/* Mark a conversation read up to a message (or all of it). */
+int
+store_conversation_read(struct store *s, const char *conv, const char *upto)
+{
+	sqlite3_stmt	*st;
+	int64_t		 at = INT64_MAX, rowid;
+
+	if (upto != NULL && store_position(s, conv, upto, &at, &rowid) == -1)
+		return -1;
+	if (store_write(s) == -1)
+		return -1;
+	st = store_q(s, Q_CONV_READ);
+	store_bind_text(st, 1, conv);
+	sqlite3_bind_int64(st, 2, at);
+	return store_exec(s, st, "marking read");
+}
+
+/* Delete a conversation and its cached messages. */
+int
+store_conversation_delete(struct store *s, const char *conv)
+{
+	sqlite3_stmt	*st;
+
+	if (store_write(s) == -1)
+		return -1;
+	st = store_q(s, Q_CONV_MSGS_DEL);
+	store_bind_text(st, 1, conv);
+	if (store_exec(s, st, "deleting messages") == -1)
+		return -1;
+	st = store_q(s, Q_CONV_DEL);
+	store_bind_text(st, 1, conv);
+	return store_exec(s, st, "deleting conversation");
+}
+
+/* Sum of unread counts over conversations that are not muted. */
+int64_t
+store_unread_total(struct store *s)
+{
+	sqlite3_stmt	*st = store_q(s, Q_UNREAD_TOTAL);
+	int64_t		 v = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+/* Delete one cached message. */
+int
+store_delete_message(struct store *s, const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if (store_write(s) == -1)
+		return -1;
+	st = store_q(s, Q_MSG_DEL);
+	store_bind_text(st, 1, id);
+	if (store_exec(s, st, "deleting message") == -1)
+		return -1;
+	return sqlite3_changes(s->db) > 0 ? 0 : (snprintf(s->err, sizeof s->err,
+	    "no message %s", id), -1);
+}
+
+/* Whether an id is still in the outbox. */
+int
+store_outbox_has(struct store *s, const char *id)
+{
+	sqlite3_stmt	*st = store_q(s, Q_OUT_HAS);
+	int		 rc;
+
+	store_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+/* Counts and sizes for db.stats. */
+json_t *
+store_stats(struct store *s)
+{
+	sqlite3_stmt	*st = store_q(s, Q_STATS);
+	json_t		*j = NULL;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i}",
+		    "messages", (json_int_t)sqlite3_column_int64(st, 0),
+		    "conversations", (json_int_t)sqlite3_column_int64(st, 1),
+		    "events", (json_int_t)sqlite3_column_int64(st, 2),
+		    "outbox", (json_int_t)sqlite3_column_int64(st, 3),
+		    "oldest", (json_int_t)sqlite3_column_int64(st, 4),
+		    "bytes", (json_int_t)sqlite3_column_int64(st, 5),
+		    "schema", STORE_VERSION);
+	else
+		store_fail(s, "reading statistics");
+	sqlite3_reset(st);
+	return j;
+}
+
+/* Run an SQL maintenance statement outside any transaction. */
+static int
+store_maintain(struct store *s, const char *sql, const char *what)
+{
+	if (store_flush(s) == -1)
+		return -1;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(s, what);
+	return 0;
+}
+
+/* Rebuild the database file to reclaim free pages. */
+int
+store_vacuum(struct store *s)
+{
+	return store_maintain(s, "VACUUM", "vacuuming");
+}
+
+/* Check the database's integrity: NULL if sound, else a description (caller frees). */
+char *
+store_check(struct store *s)
+{
+	sqlite3_stmt	*st;
+	char		*bad = NULL;
+	const char	*row;
+
+	if (store_flush(s) == -1)
+		return strdup(s->err);
+	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
+		return strdup(sqlite3_errmsg(s->db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		row = (const char *)sqlite3_column_text(st, 0);
+		if (strcmp(row, "ok") != 0 && bad == NULL)
+			bad = strdup(row);
+	}
+	sqlite3_finalize(st);
+	if (bad == NULL && sqlite3_exec(s->db, "INSERT INTO message_fts(message_fts) "
+	    "VALUES ('integrity-check')", NULL, NULL, NULL) != SQLITE_OK)
+		bad = strdup(sqlite3_errmsg(s->db));
+	return bad;
+}
+
+/*
+ * Delete messages older than before_ms (0: no age limit) and, per
+ * conversation, all but the newest keep (0: no count limit). Returns the
+ * number deleted, or -1.
+ */
+int64_t
+store_retain(struct store *s, int64_t before_ms, int keep)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n = 0;
+
+	if (store_write(s) == -1)
+		return -1;
+	if (before_ms > 0) {
+		if (sqlite3_prepare_v2(s->db, "DELETE FROM messages WHERE "
+		    "created_at < ?1 AND status <> 'SENDING'", -1, &st, NULL) != SQLITE_OK)
+			return store_fail(s, "applying retention");
+		sqlite3_bind_int64(st, 1, before_ms);
+		if (store_exec(s, st, "applying retention") == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		n += sqlite3_changes(s->db);
+		sqlite3_finalize(st);
+	}
+	if (keep > 0) {
+		if (sqlite3_prepare_v2(s->db, "DELETE FROM messages WHERE rowid IN ("
+		    "SELECT rowid FROM (SELECT rowid, status, row_number() OVER "
+		    "(PARTITION BY conv ORDER BY created_at DESC, rowid DESC) AS r "
+		    "FROM messages) WHERE r > ?1 AND status <> 'SENDING')",
+		    -1, &st, NULL) != SQLITE_OK)
+			return store_fail(s, "applying retention");
+		sqlite3_bind_int(st, 1, keep);
+		if (store_exec(s, st, "applying retention") == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		n += sqlite3_changes(s->db);
+		sqlite3_finalize(st);
+	}
+	return n;
 }
 
 /* Queue an outbox entry; an id already queued is kept as it is. */

@@ -47,17 +47,67 @@ json_t		*store_get_message(struct store *, const char *id);
 int		 store_set_status(struct store *, const char *id, const char *status,
 		     int64_t created_at, int64_t seq);
 /*
- * Up to limit messages of conversation conv older than message before (or the
- * newest when before is NULL), oldest first, as a new array. *more is set if
- * older ones exist. Returns NULL on error or when before is unknown (then
- * store_error says which).
+ * A page of conversation conv as a new array: the limit newest messages
+ * older than message before (all when before is NULL), or with after, the
+ * limit oldest newer than message after. newest_first orders the page.
+ * *more: there are more in the paging direction; *start: the page reaches
+ * the conversation's first message. NULL on error or an unknown before/after
+ * (store_error says which).
  */
 json_t		*store_history(struct store *, const char *conv, const char *before,
-		     int limit, int *more);
+		     const char *after, int limit, int newest_first, int *more,
+		     int *start);
+
+/* Search filters; NULL or the extreme value means "any". */
+struct store_filter {
+	const char	*conv;		/* "u:ID" or "g:ID" */
+	const char	*sender;
+	int64_t		 from, to;	/* createdAt range, ms, inclusive */
+};
+/*
+ * Messages whose content holds q (ASCII case folded), newest first, each
+ * {message, snippet}; the snippet marks the match with « ». Any length of
+ * q works: three characters and more use the trigram index, one or two the
+ * character-pair index. cursor (from a previous *next) continues a search;
+ * *next (caller frees) is set when more results exist. NULL on error.
+ */
+json_t		*store_search(struct store *, const char *q,
+		     const struct store_filter *, int limit, const char *cursor,
+		     char **next);
+
+/* Conversations, pinned first then by last activity, each
+ * {conversation, lastAt, unread, pinned, muted, draft, lastMessage}. */
+json_t		*store_conversations(struct store *, int limit, int offset, int *more);
+/* One conversation object, or NULL (absent, or an error in store_error). */
+json_t		*store_conversation(struct store *, const char *conv);
+/* Set "pinned" or "muted" (a JSON boolean) or "draft" (a string). 0 or -1. */
+int		 store_conversation_set(struct store *, const char *conv,
+		     const char *field, json_t *value);
+/* Mark read up to message upto (NULL: everything). 0 or -1. */
+int		 store_conversation_read(struct store *, const char *conv,
+		     const char *upto);
+/* Delete a conversation and its cached messages. 0 or -1. */
+int		 store_conversation_delete(struct store *, const char *conv);
+/* Unread messages over all conversations that are not muted. */
+int64_t		 store_unread_total(struct store *);
+/* Delete one message from the cache. 0, or -1 (also if absent). */
+int		 store_delete_message(struct store *, const char *id);
+
+/* Counts and sizes: {messages, conversations, events, outbox, oldest, bytes, schema}. */
+json_t		*store_stats(struct store *);
+/* VACUUM. 0 or -1. */
+int		 store_vacuum(struct store *);
+/* Integrity check: NULL when sound, else what is wrong (caller frees). */
+char		*store_check(struct store *);
+/* Delete messages older than before_ms and beyond the newest keep per
+ * conversation (0 disables either); never unsent ones. Count or -1. */
+int64_t		 store_retain(struct store *, int64_t before_ms, int keep);
 
 /* Queue an outgoing request (destination and JSON body) under id. Returns 0 or -1. */
 int		 store_outbox_add(struct store *, const char *id, const char *dest,
 		     const char *body);
+/* Whether id is queued in the outbox. */
+int		 store_outbox_has(struct store *, const char *id);
 /* Remove an outbox entry. Returns 0 or -1. */
 int		 store_outbox_del(struct store *, const char *id);
 /* The outbox in order: an array of {id, dest, body}; NULL on error. */

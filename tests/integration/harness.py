@@ -521,13 +521,14 @@ class Gateway:
                                timeout)
 
     def history(self, peer, limit=1000):
-        return self.call("message.history", user=peer, limit=limit)["messages"]
+        return self.call("message.history", user=peer, limit=limit,
+                         order="oldest")["messages"]
 
     def history_all(self, peer):
         """The whole conversation, paging back with before (oldest first)."""
         out, before = [], None
         while True:
-            args = {"user": peer, "limit": 1000}
+            args = {"user": peer, "limit": 1000, "order": "oldest"}
             if before is not None:
                 args["before"] = before
             page = self.call("message.history", **args)
