@@ -32,6 +32,8 @@ struct config {
 	double		 ping_interval;	/* idle seconds before a WebSocket ping */
 	double		 ping_timeout;	/* idle seconds before hanging up */
 	double		 backoff_max;	/* longest wait between attempts, s */
+	int		 retain_days;	/* drop messages older than this (0: keep) */
+	int		 retain_count;	/* keep this many per conversation (0: all) */
 };
 
 /* main.c */

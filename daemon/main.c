@@ -28,6 +28,7 @@ char		*self_id;
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_prepare	 turn_end;
 static ev_stat		 token_watch;
+static ev_timer		 retention;
 
 static void
 usage(FILE *f)
@@ -36,7 +37,8 @@ usage(FILE *f)
 "usage: imgwd --upstream URL [--token-file FILE] [--socket PATH] [--db FILE]\n"
 "             [--app-id ID] [--user ID] [--ca-file FILE] [--heartbeat CX,CY]\n"
 "             [--ping-interval S] [--ping-timeout S] [--backoff-max S]\n"
-"             [--stomp-host HOST] [--stomp-login] [-v] [--help]\n"
+"             [--stomp-host HOST] [--stomp-login] [--retain-days N]\n"
+"             [--retain-count N] [-v] [--help]\n"
 "\n"
 "imgwd keeps one authenticated session to a XuqmGroup IM server (STOMP 1.2\n"
 "over WebSocket), caches everything in SQLite and serves local programs over\n"
@@ -67,6 +69,8 @@ usage(FILE *f)
 "  --backoff-max S    longest wait between reconnect attempts (30)\n"
 "  --stomp-host HOST  CONNECT host header (default: the URL's host)\n"
 "  --stomp-login      also send login (own id) and passcode (the token)\n"
+"  --retain-days N    forget cached messages older than N days (hourly)\n"
+"  --retain-count N   keep at most N cached messages per conversation\n"
 "  -v, --verbose      log debugging detail (never tokens)\n");
 }
 
@@ -220,6 +224,21 @@ token_watch_cb(struct ev_loop *l, ev_stat *w, int revents)
 		upstream_kick();
 }
 
+/* Apply the retention options (at start, then hourly). */
+static void
+retention_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	int64_t	 before = 0, n;
+
+	if (cfg.retain_days > 0)
+		before = (int64_t)(ev_now(l) * 1000) -
+		    (int64_t)cfg.retain_days * 86400 * 1000;
+	if ((n = store_retain(store, before, cfg.retain_count)) == -1)
+		log_error("retention: %s", store_error(store));
+	else if (n > 0)
+		log_info("retention: forgot %lld old messages", (long long)n);
+}
+
 /* Parse "CX,CY" heart-beat milliseconds. */
 static int
 parse_heartbeat(const char *s)
@@ -290,6 +309,8 @@ main(int argc, char **argv)
 		{ "backoff-max", required_argument, NULL, 'B' },
 		{ "stomp-host", required_argument, NULL, 'O' },
 		{ "stomp-login", no_argument, NULL, 'L' },
+		{ "retain-days", required_argument, NULL, 'D' },
+		{ "retain-count", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -330,6 +351,19 @@ main(int argc, char **argv)
 			break;
 		case 'O': cfg.stomp_host = optarg; break;
 		case 'L': cfg.stomp_login = 1; break;
+		case 'D':
+		case 'C': {
+			char	*end;
+			long	 v = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || v < 1 || v > 100000000) {
+				fprintf(stderr, "imgwd: --retain-%s wants a positive number\n",
+				    ch == 'D' ? "days" : "count");
+				return 2;
+			}
+			*(ch == 'D' ? &cfg.retain_days : &cfg.retain_count) = (int)v;
+			break;
+		}
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -393,6 +427,10 @@ main(int argc, char **argv)
 	ev_signal_start(loop, &sig_hup);
 	ev_prepare_init(&turn_end, turn_end_cb);
 	ev_prepare_start(loop, &turn_end);
+	if (cfg.retain_days > 0 || cfg.retain_count > 0) {
+		ev_timer_init(&retention, retention_cb, 0, 3600);
+		ev_timer_start(loop, &retention);
+	}
 	if (cfg.token_file != NULL) {
 		ev_stat_init(&token_watch, token_watch_cb, cfg.token_file, 0.5);
 		ev_stat_start(loop, &token_watch);
