@@ -163,7 +163,7 @@ int		 arg_conversation(json_t *args, char *conv, size_t len,
 		     json_t **error);
 
 /* Handlers: m_session.c, m_message.c. */
-method_fn	 m_rpc_describe, m_session_status, m_session_reconnect,
+method_fn	 m_rpc_describe, m_rpc_ping, m_session_status, m_session_reconnect,
 		 m_session_login,
 		 m_events_subscribe, m_events_unsubscribe;
 method_fn	 m_message_send, m_message_history, m_message_revoke,

@@ -18,6 +18,7 @@ struct method {
 
 static const struct method methods[] = {
 	{ "rpc.describe", m_rpc_describe, "list the methods" },
+	{ "rpc.ping", m_rpc_ping, "answer at once (for latency checks)" },
 	{ "session.status", m_session_status, "connection state and identity" },
 	{ "session.reconnect", m_session_reconnect, "reconnect now" },
 	{ "session.login", m_session_login, "use a new token {token}, reconnect" },

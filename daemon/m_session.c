@@ -17,6 +17,15 @@ m_rpc_describe(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 	return 0;
 }
 
+/* rpc.ping: the cheapest round trip. */
+int
+m_rpc_ping(struct client *c, uint32_t msgid, json_t *args, json_t **result,
+    json_t **error)
+{
+	*result = json_string("pong");
+	return 0;
+}
+
 /* session.status: the connection state, who we are, where we connect. */
 int
 m_session_status(struct client *c, uint32_t msgid, json_t *args,
