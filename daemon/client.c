@@ -22,9 +22,12 @@
 
 struct clients		 clients = TAILQ_HEAD_INITIALIZER(clients);
 static uint64_t		 client_next_id;
+static ev_timer		 client_watch;
 
 static void	client_read_cb(struct ev_loop *, ev_io *, int);
 static void	client_write_cb(struct ev_loop *, ev_io *, int);
+static void	client_watch_cb(struct ev_loop *, ev_timer *, int);
+static void	client_write_one(struct client *);
 
 /* Start serving an accepted connection. */
 void
@@ -45,6 +48,10 @@ client_create(int fd, uid_t uid, pid_t pid)
 	c->rio.data = c->wio.data = c;
 	ev_io_start(loop, &c->rio);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
+	if (!ev_is_active(&client_watch)) {
+		ev_timer_init(&client_watch, client_watch_cb, 1.0, 1.0);
+		ev_timer_start(loop, &client_watch);
+	}
 	log_debug("client %llu connected (pid %ld)", (unsigned long long)c->id,
 	    (long)pid);
 }
@@ -102,6 +109,87 @@ client_reply(struct client *c, uint32_t msgid, json_t *error, json_t *result)
 	json_decref(result);
 	if (!c->dead)
 		client_check_out(c);
+}
+
+/* Answer a request that waited for the server. */
+void
+client_reply_later(struct client *c, uint32_t msgid, json_t *error,
+    json_t *result)
+{
+	if (c->inflight > 0)
+		c->inflight--;
+	client_reply(c, msgid, error, result);
+}
+
+/* Whether a subscribed client wants this event (its topics are type prefixes). */
+int
+client_wants(struct client *c, json_t *event)
+{
+	const char	*type = json_string_value(json_object_get(event, "type"));
+	json_t		*t;
+	size_t		 i;
+
+	if (c->topics == NULL)
+		return 1;
+	json_array_foreach(c->topics, i, t) {
+		const char	*p = json_string_value(t);
+		size_t		 n = strlen(p);
+
+		/* "message" matches "message.new", not "messages.x". */
+		if (type != NULL && strncmp(type, p, n) == 0 &&
+		    (type[n] == '\0' || type[n] == '.' || p[n - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* The client as client.list shows it. */
+json_t *
+client_describe(struct client *c)
+{
+	return json_pack("{s:I,s:s,s:I,s:I,s:b,s:O?,s:I,s:I,s:I}",
+	    "id", (json_int_t)c->id, "name", c->name, "pid", (json_int_t)c->pid,
+	    "uid", (json_int_t)c->uid, "subscribed", c->subscribed,
+	    "topics", c->topics, "cursor", (json_int_t)c->cursor,
+	    "lag", (json_int_t)(c->subscribed ? events_head() - c->cursor : 0),
+	    "queued", (json_int_t)buf_left(&c->out));
+}
+
+/*
+ * Once a second: a subscriber that has kept its output over the soft limit
+ * for client_stall seconds is told where to resume (a "lagged" event) and
+ * dropped, so it holds no memory and no one waits for it.
+ */
+static void
+client_watch_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct client	*c;
+	ev_tstamp	 now = ev_now(l);
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead)
+			continue;
+		if (!client_congested(c)) {
+			c->stalled = 0;
+			continue;
+		}
+		if (c->stalled == 0) {
+			c->stalled = now;
+			continue;
+		}
+		if (now - c->stalled < cfg.client_stall)
+			continue;
+		log_info("client %llu (%s) stopped reading; dropped at seq %lld",
+		    (unsigned long long)c->id, c->name[0] ? c->name : "unnamed",
+		    (long long)c->cursor);
+		if (c->subscribed && rpc_encode_notify(&c->out, "event",
+		    json_pack("[{s:s,s:I}]", "type", "lagged", "resumeFrom",
+		    (json_int_t)c->cursor)) == 0)
+			client_write_one(c);
+		client_lost(c, "lagged");
+	}
+	if (TAILQ_EMPTY(&clients))
+		ev_timer_stop(l, w);
 }
 
 /* Queue a notification; takes ownership of params. */
@@ -203,6 +291,17 @@ client_write(struct client *c)
 	}
 }
 
+/* One last non-blocking write before hanging up (the lagged event). */
+static void
+client_write_one(struct client *c)
+{
+	ssize_t	 n;
+
+	n = write(c->fd, buf_head(&c->out), buf_left(&c->out));
+	if (n > 0)
+		buf_consume(&c->out, (size_t)n);
+}
+
 static void
 client_write_cb(struct ev_loop *l, ev_io *w, int revents)
 {
@@ -232,6 +331,7 @@ client_reap(void)
 		if (!c->dead)
 			continue;
 		TAILQ_REMOVE(&clients, c, entry);
+		json_decref(c->topics);
 		buf_clear(&c->in);
 		buf_clear(&c->out);
 		free(c);

@@ -34,6 +34,11 @@ struct config {
 	double		 backoff_max;	/* longest wait between attempts, s */
 	int		 retain_days;	/* drop messages older than this (0: keep) */
 	int		 retain_count;	/* keep this many per conversation (0: all) */
+	double		 client_stall;	/* seconds a client may block its events */
+	uid_t		 allow_uid[16];	/* other uids admitted to the socket */
+	int		 nallow_uid;
+	gid_t		 allow_gid;	/* a group admitted to the socket */
+	int		 has_allow_gid;
 };
 
 /* main.c */
@@ -131,6 +136,10 @@ struct client {
 	int			 dead;
 	int			 subscribed;	/* receives events */
 	int64_t			 cursor;	/* last event seq sent */
+	json_t			*topics;	/* event type prefixes, NULL: all */
+	char			 name[64];	/* from client.hello */
+	unsigned		 inflight;	/* requests answered later */
+	ev_tstamp		 stalled;	/* when output went over the soft limit */
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(clients, client);
@@ -139,6 +148,11 @@ extern struct clients	 clients;
 void		 client_create(int fd, uid_t, pid_t);
 void		 client_reply(struct client *, uint32_t msgid, json_t *error,
 		     json_t *result);
+/* Answer a request that dispatch left pending (DISPATCH_LATER). */
+void		 client_reply_later(struct client *, uint32_t msgid, json_t *error,
+		     json_t *result);
+int		 client_wants(struct client *, json_t *event);
+json_t		*client_describe(struct client *);
 struct client	*client_find(uint64_t id);
 void		 client_notify(struct client *, const char *method, json_t *params);
 int		 client_congested(struct client *);
@@ -163,7 +177,7 @@ int		 arg_conversation(json_t *args, char *conv, size_t len,
 		     json_t **error);
 
 /* Handlers: m_session.c, m_message.c. */
-method_fn	 m_rpc_describe, m_rpc_ping, m_session_status, m_session_reconnect,
+method_fn	 m_rpc_describe, m_rpc_ping, m_client_hello, m_client_list, m_session_status, m_session_reconnect,
 		 m_session_login,
 		 m_events_subscribe, m_events_unsubscribe;
 method_fn	 m_message_send, m_message_history, m_message_revoke,

@@ -4,52 +4,112 @@
  * validates, and never touches the store or the upstream.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "rpc.h"
 
+/*
+ * A method: its handler, its parameters and a line about it. params is a
+ * compact list for rpc.describe: "name:type" entries separated by spaces,
+ * "?" after the name when optional, and "user|group" for the conversation
+ * (exactly one of them). Types: id, string, int, bool, token.
+ */
 struct method {
 	const char	*name;
 	method_fn	*fn;
+	const char	*params;
 	const char	*summary;
 };
 
+#define CONV	"user|group:id"
+
+/* Requests one client may have waiting for the server at once. */
+#define DISPATCH_INFLIGHT_MAX	256
+
 static const struct method methods[] = {
-	{ "rpc.describe", m_rpc_describe, "list the methods" },
-	{ "rpc.ping", m_rpc_ping, "answer at once (for latency checks)" },
-	{ "session.status", m_session_status, "connection state and identity" },
-	{ "session.reconnect", m_session_reconnect, "reconnect now" },
-	{ "session.login", m_session_login, "use a new token {token}, reconnect" },
-	{ "events.subscribe", m_events_subscribe, "receive events {since}" },
-	{ "events.unsubscribe", m_events_unsubscribe, "stop receiving events" },
-	{ "message.send", m_message_send, "send {user, text[, id]}" },
-	{ "message.history", m_message_history, "history {user, limit, before}" },
-	{ "message.get", m_message_get, "one message {id}" },
-	{ "message.revoke", m_message_revoke, "revoke {id}" },
-	{ "message.search", m_message_search,
-	    "search {text, user|group, sender, from, to, limit, cursor}" },
-	{ "message.delete", m_message_delete, "forget a message locally {id}" },
-	{ "message.resend", m_message_resend, "re-send a FAILED message {id}" },
-	{ "message.cancel", m_message_cancel, "withdraw an unsent message {id}" },
-	{ "conversation.list", m_conversation_list, "conversations {limit, offset}" },
-	{ "conversation.get", m_conversation_get, "one conversation {user|group}" },
-	{ "conversation.read", m_conversation_read,
-	    "mark read {user|group, upto}" },
-	{ "conversation.pin", m_conversation_pin, "pin {user|group, pinned}" },
-	{ "conversation.mute", m_conversation_mute,
-	    "do not disturb {user|group, muted}" },
-	{ "conversation.draft", m_conversation_draft, "draft {user|group, text}" },
-	{ "conversation.delete", m_conversation_delete,
-	    "delete with its cached history {user|group}" },
-	{ "conversation.unread", m_conversation_unread, "total unread {}" },
-	{ "db.stats", m_db_stats, "cache statistics" },
-	{ "db.vacuum", m_db_vacuum, "compact the cache" },
-	{ "db.check", m_db_check, "check the cache's integrity" },
+	{ "rpc.describe", m_rpc_describe, "",
+	    "the protocol: methods, events, error codes" },
+	{ "rpc.ping", m_rpc_ping, "", "answer at once (for latency checks)" },
+	{ "client.hello", m_client_hello, "name:string",
+	    "name this client (shown by client.list)" },
+	{ "client.list", m_client_list, "", "the connected clients" },
+	{ "session.status", m_session_status, "", "connection state and identity" },
+	{ "session.reconnect", m_session_reconnect, "", "reconnect now" },
+	{ "session.login", m_session_login, "token:token",
+	    "use a new token and reconnect" },
+	{ "events.subscribe", m_events_subscribe, "since?:int topics?:array",
+	    "receive events after seq since, of the given type prefixes" },
+	{ "events.unsubscribe", m_events_unsubscribe, "", "stop receiving events" },
+	{ "message.send", m_message_send, CONV " text:string id?:id",
+	    "send a text message (durably queued)" },
+	{ "message.history", m_message_history,
+	    CONV " limit?:int before?:id after?:id order?:string",
+	    "a page of cached history" },
+	{ "message.get", m_message_get, "id:id", "one cached message" },
+	{ "message.revoke", m_message_revoke, "id:id", "revoke a message you sent" },
+	{ "message.search", m_message_search, "text:string user?:id group?:id "
+	    "sender?:id from?:int to?:int limit?:int cursor?:string",
+	    "substring search of the cache" },
+	{ "message.delete", m_message_delete, "id:id", "forget a message locally" },
+	{ "message.resend", m_message_resend, "id:id", "re-send a FAILED message" },
+	{ "message.cancel", m_message_cancel, "id:id", "withdraw an unsent message" },
+	{ "conversation.list", m_conversation_list, "limit?:int offset?:int",
+	    "conversations, pinned first" },
+	{ "conversation.get", m_conversation_get, CONV, "one conversation" },
+	{ "conversation.read", m_conversation_read, CONV " upto?:id",
+	    "mark read up to a message" },
+	{ "conversation.pin", m_conversation_pin, CONV " pinned?:bool",
+	    "pin or unpin" },
+	{ "conversation.mute", m_conversation_mute, CONV " muted?:bool",
+	    "do not disturb" },
+	{ "conversation.draft", m_conversation_draft, CONV " text:string",
+	    "save a draft" },
+	{ "conversation.delete", m_conversation_delete, CONV,
+	    "delete with its cached history" },
+	{ "conversation.unread", m_conversation_unread, "", "total unread" },
+	{ "db.stats", m_db_stats, "", "cache statistics" },
+	{ "db.vacuum", m_db_vacuum, "", "compact the cache" },
+	{ "db.check", m_db_check, "", "check the cache's integrity" },
 };
 
-/* The method table as [{name, summary}], for rpc.describe. */
+/* Expand a params spec into [{name, type, required}]. */
+static json_t *
+dispatch_params(const char *spec)
+{
+	json_t	*a = json_array();
+	char	*copy = strdup(spec), *tok, *save = NULL, *colon, *bar;
+	int	 required;
+
+	for (tok = strtok_r(copy, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		if ((colon = strchr(tok, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		required = colon[-1] != '?';
+		if (!required)
+			colon[-1] = '\0';
+		if ((bar = strchr(tok, '|')) != NULL) {
+			/* A conversation: exactly one of the alternatives. */
+			*bar = '\0';
+			json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:s}",
+			    "name", tok, "type", colon + 1, "required", 0,
+			    "oneOf", "conversation"));
+			json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:s}",
+			    "name", bar + 1, "type", colon + 1, "required", 0,
+			    "oneOf", "conversation"));
+			continue;
+		}
+		json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "name", tok,
+		    "type", colon + 1, "required", required));
+	}
+	free(copy);
+	return a;
+}
+
+/* The method table as [{name, params, summary}], for rpc.describe. */
 json_t *
 dispatch_methods(void)
 {
@@ -57,8 +117,9 @@ dispatch_methods(void)
 	size_t	 i;
 
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
-		json_array_append_new(a, json_pack("{s:s,s:s}", "name",
-		    methods[i].name, "summary", methods[i].summary));
+		json_array_append_new(a, json_pack("{s:s,s:o,s:s}", "name",
+		    methods[i].name, "params", dispatch_params(methods[i].params),
+		    "summary", methods[i].summary));
 	return a;
 }
 
@@ -94,10 +155,18 @@ dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 		return;
 	}
 	log_debug("client %llu: %s", (unsigned long long)c->id, method);
+	if (c->inflight >= DISPATCH_INFLIGHT_MAX) {
+		json_decref(args);
+		client_reply(c, msgid, rpc_error_new(RPC_E_BUSY,
+		    "%u requests already wait for the server", c->inflight), NULL);
+		return;
+	}
 	r = m->fn(c, msgid, args, &result, &error);
 	json_decref(args);
-	if (r == DISPATCH_LATER)
+	if (r == DISPATCH_LATER) {
+		c->inflight++;
 		return;
+	}
 	if (error == NULL && result == NULL)
 		result = json_object();
 	client_reply(c, msgid, error, result);

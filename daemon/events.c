@@ -67,7 +67,8 @@ events_pump(void)
 			}
 			json_array_foreach(page, i, e) {
 				c->cursor = json_integer_value(json_object_get(e, "seq"));
-				client_notify(c, "event", json_pack("[O]", e));
+				if (client_wants(c, e))
+					client_notify(c, "event", json_pack("[O]", e));
 			}
 			json_decref(page);
 		}

@@ -1,7 +1,8 @@
 /*
  * listener: the daemon's Unix socket. Creates it private (0600 in a 0700
- * directory we own), refuses to steal a live daemon's socket, accepts in
- * batches and admits only peers running as our own user (SO_PEERCRED).
+ * directory we own; wider only for configured extra users or a group),
+ * refuses to steal a live daemon's socket, accepts in batches and admits
+ * only peers running as our own user, root, or those allowed (SO_PEERCRED).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,22 @@ static int	 listen_fd = -1;
 static ev_io	 listen_io;
 static char	*listen_path;
 
-/* Make sure dir exists, is ours and is 0700. */
+/*
+ * The modes of the socket and its directory: private unless other users or
+ * a group are admitted, in which case they must at least reach the socket
+ * (SO_PEERCRED still decides who is served).
+ */
+static mode_t
+listener_mode(int dir)
+{
+	if (cfg.nallow_uid > 0)
+		return dir ? 0711 : 0666;
+	if (cfg.has_allow_gid)
+		return dir ? 0710 : 0660;
+	return dir ? 0700 : 0600;
+}
+
+/* Make sure dir exists, is ours and has listener_mode. */
 static int
 listener_dir(const char *path, char **cause)
 {
@@ -35,7 +51,7 @@ listener_dir(const char *path, char **cause)
 		return 0;
 	}
 	*slash = '\0';
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+	if (mkdir(dir, listener_mode(1)) == -1 && errno != EEXIST) {
 		if (asprintf(cause, "cannot create %s: %s", dir, strerror(errno)) == -1)
 			*cause = NULL;
 		goto out;
@@ -50,9 +66,16 @@ listener_dir(const char *path, char **cause)
 			*cause = NULL;
 		goto out;
 	}
-	if ((sb.st_mode & 077) != 0 && chmod(dir, 0700) == -1) {
-		if (asprintf(cause, "cannot make %s private: %s", dir,
+	if ((sb.st_mode & 0777) != listener_mode(1) &&
+	    chmod(dir, listener_mode(1)) == -1) {
+		if (asprintf(cause, "cannot set the mode of %s: %s", dir,
 		    strerror(errno)) == -1)
+			*cause = NULL;
+		goto out;
+	}
+	if (cfg.has_allow_gid && chown(dir, (uid_t)-1, cfg.allow_gid) == -1) {
+		if (asprintf(cause, "cannot give %s to group %lu: %s", dir,
+		    (unsigned long)cfg.allow_gid, strerror(errno)) == -1)
 			*cause = NULL;
 		goto out;
 	}
@@ -60,6 +83,21 @@ listener_dir(const char *path, char **cause)
 out:
 	free(dir);
 	return rc;
+}
+
+/* Whether a peer may use the daemon: our uid, root, or allowed by configuration. */
+static int
+listener_admits(const struct ucred *cred)
+{
+	int	 i;
+
+	if (cred->uid == getuid() || cred->uid == 0)
+		return 1;
+	for (i = 0; i < cfg.nallow_uid; i++) {
+		if (cfg.allow_uid[i] == cred->uid)
+			return 1;
+	}
+	return cfg.has_allow_gid && cred->gid == cfg.allow_gid;
 }
 
 static void
@@ -83,7 +121,7 @@ listener_accept_cb(struct ev_loop *l, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		if (cred.uid != getuid() && cred.uid != 0) {
+		if (!listener_admits(&cred)) {
 			log_warn("refused a client running as uid %lu (pid %ld)",
 			    (unsigned long)cred.uid, (long)cred.pid);
 			close(fd);
@@ -133,7 +171,9 @@ listener_open(const char *path, char **cause)
 		goto fail;
 	}
 	umask(old);
-	if (chmod(path, 0600) == -1 || listen(fd, 128) == -1) {
+	if (chmod(path, listener_mode(0)) == -1 ||
+	    (cfg.has_allow_gid && chown(path, (uid_t)-1, cfg.allow_gid) == -1) ||
+	    listen(fd, 1024) == -1) {
 		close(fd);
 		goto fail;
 	}

@@ -453,11 +453,13 @@ revoke_done(void *arg, int code, const char *message, json_t *data)
 		message_received(data);
 	if (c != NULL) {
 		if (code != 0)
-			client_reply(c, w->msgid, upstream_error(code, message), NULL);
+			client_reply_later(c, w->msgid, upstream_error(code, message),
+			    NULL);
 		else if ((m = store_get_message(store, w->id)) != NULL)
-			client_reply(c, w->msgid, NULL, json_pack("{s:o}", "message", m));
+			client_reply_later(c, w->msgid, NULL, json_pack("{s:o}",
+			    "message", m));
 		else
-			client_reply(c, w->msgid, NULL, json_pack("{s:s,s:s}",
+			client_reply_later(c, w->msgid, NULL, json_pack("{s:s,s:s}",
 			    "id", w->id, "status", "REVOKED"));
 	}
 	free(w);

@@ -2,18 +2,73 @@
  * m_session: handlers for rpc.*, session.* and events.*: introspection, the
  * connection's state, and event subscriptions.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon.h"
 #include "rpc.h"
 
-/* rpc.describe: the method names and a line about each. */
+/* Every event type, with its fields, for rpc.describe (proto/RPC.md). */
+static const char *const event_types[][2] = {
+	{ "message.new", "message" },
+	{ "message.updated", "message" },
+	{ "message.revoked", "message" },
+	{ "message.status", "id conversation status error?" },
+	{ "message.deleted", "id conversation" },
+	{ "conversation.changed", "conversation" },
+	{ "conversation.deleted", "conversation" },
+	{ "unread.changed", "total" },
+	{ "session.state", "state reason retryAt" },
+	{ "sync.progress", "count seq more" },
+	{ "lagged", "resumeFrom (not logged: sent before a slow client is dropped)" },
+};
+
+/* rpc.describe: the protocol version, methods, events and error codes. */
 int
 m_rpc_describe(struct client *c, uint32_t msgid, json_t *args, json_t **result,
     json_t **error)
 {
-	*result = json_pack("{s:s,s:o}", "version", "0.1", "methods",
-	    dispatch_methods());
+	json_t	*events = json_array(), *errors = json_array();
+	size_t	 i;
+
+	for (i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
+		json_array_append_new(events, json_pack("{s:s,s:s}", "type",
+		    event_types[i][0], "fields", event_types[i][1]));
+	for (i = RPC_E_INVALID_REQUEST; i <= RPC_E_UNAUTHORIZED; i++)
+		json_array_append_new(errors, json_string(rpc_error_name(i)));
+	*result = json_pack("{s:s,s:o,s:o,s:o}", "version", IMGW_PROTOCOL_VERSION,
+	    "methods", dispatch_methods(), "events", events, "errors", errors);
+	return 0;
+}
+
+/* client.hello {name}: name this connection for client.list and the logs. */
+int
+m_client_hello(struct client *c, uint32_t msgid, json_t *args, json_t **result,
+    json_t **error)
+{
+	const char	*name;
+
+	if (arg_string(args, "name", 1, sizeof c->name - 1, &name, error) == -1)
+		return 0;
+	snprintf(c->name, sizeof c->name, "%s", name);
+	*result = json_pack("{s:I,s:s}", "id", (json_int_t)c->id, "version",
+	    IMGW_PROTOCOL_VERSION);
+	return 0;
+}
+
+/* client.list {}: who is connected, subscribed, and how far behind. */
+int
+m_client_list(struct client *c, uint32_t msgid, json_t *args, json_t **result,
+    json_t **error)
+{
+	struct client	*k;
+	json_t		*a = json_array();
+
+	TAILQ_FOREACH(k, &clients, entry) {
+		if (!k->dead)
+			json_array_append_new(a, client_describe(k));
+	}
+	*result = json_pack("{s:o,s:I}", "clients", a, "you", (json_int_t)c->id);
 	return 0;
 }
 
@@ -85,11 +140,33 @@ m_events_subscribe(struct client *c, uint32_t msgid, json_t *args,
 {
 	int64_t	 since, head = events_head();
 
+	json_t	*topics = json_object_get(args, "topics"), *t;
+	size_t	 i;
+
 	if (arg_int(args, "since", 0, INT64_MAX, -1, &since, error) == -1)
 		return 0;
+	if (topics != NULL && !json_is_null(topics)) {
+		if (!json_is_array(topics) || json_array_size(topics) > 64)
+			goto bad_topics;
+		json_array_foreach(topics, i, t) {
+			if (!json_is_string(t) || json_string_length(t) == 0 ||
+			    json_string_length(t) > 64)
+				goto bad_topics;
+		}
+		json_decref(c->topics);
+		c->topics = json_deep_copy(topics);
+	} else {
+		json_decref(c->topics);
+		c->topics = NULL;
+	}
 	c->subscribed = 1;
 	c->cursor = since == -1 || since > head ? head : since;
 	*result = json_pack("{s:I}", "seq", (json_int_t)head);
+	return 0;
+bad_topics:
+	*error = rpc_error_new(RPC_E_BAD_PARAMS,
+	    "'topics' is a list of up to 64 event type prefixes (\"message\", "
+	    "\"session.state\", ...)");
 	return 0;
 }
 

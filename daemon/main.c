@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,7 +39,8 @@ usage(FILE *f)
 "             [--app-id ID] [--user ID] [--ca-file FILE] [--heartbeat CX,CY]\n"
 "             [--ping-interval S] [--ping-timeout S] [--backoff-max S]\n"
 "             [--stomp-host HOST] [--stomp-login] [--retain-days N]\n"
-"             [--retain-count N] [-v] [--help]\n"
+"             [--retain-count N] [--client-stall S] [--allow-uid UID]\n"
+"             [--allow-group GID] [-v] [--help]\n"
 "\n"
 "imgwd keeps one authenticated session to a XuqmGroup IM server (STOMP 1.2\n"
 "over WebSocket), caches everything in SQLite and serves local programs over\n"
@@ -71,6 +73,11 @@ usage(FILE *f)
 "  --stomp-login      also send login (own id) and passcode (the token)\n"
 "  --retain-days N    forget cached messages older than N days (hourly)\n"
 "  --retain-count N   keep at most N cached messages per conversation\n"
+"  --client-stall S   drop a subscriber that stops reading for S seconds,\n"
+"                     after a 'lagged' event saying where to resume (30)\n"
+"  --allow-uid UID    also serve this user id (repeatable; default: only\n"
+"                     our own uid and root)\n"
+"  --allow-group GID  also serve peers whose primary group is GID\n"
 "  -v, --verbose      log debugging detail (never tokens)\n");
 }
 
@@ -278,6 +285,32 @@ sig_hup_cb(struct ev_loop *l, ev_signal *w, int revents)
 		upstream_kick();
 }
 
+/*
+ * Take an exclusive lock beside the database for the daemon's lifetime, so
+ * a second imgwd on the same account refuses to start (the fd stays open).
+ */
+static int
+lock_db(const char *db, char **cause)
+{
+	char	*path;
+	int	 fd;
+
+	if (asprintf(&path, "%s.lock", db) == -1)
+		fatalx("out of memory");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (asprintf(cause, fd != -1 && errno == EWOULDBLOCK ?
+		    "another imgwd is using the database %s" : "%s: %s",
+		    fd != -1 && errno == EWOULDBLOCK ? db : path,
+		    strerror(errno)) == -1)
+			*cause = NULL;
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
 /* Make the socket's directory path for the default database location. */
 static char *
 default_db(const char *sock)
@@ -311,6 +344,9 @@ main(int argc, char **argv)
 		{ "stomp-login", no_argument, NULL, 'L' },
 		{ "retain-days", required_argument, NULL, 'D' },
 		{ "retain-count", required_argument, NULL, 'C' },
+		{ "client-stall", required_argument, NULL, 'W' },
+		{ "allow-uid", required_argument, NULL, 'X' },
+		{ "allow-group", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -323,6 +359,7 @@ main(int argc, char **argv)
 	cfg.ping_interval = 15;
 	cfg.ping_timeout = 45;
 	cfg.backoff_max = 30;
+	cfg.client_stall = 30;
 	while ((ch = getopt_long(argc, argv, "u:t:s:d:a:U:c:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': cfg.upstream = optarg; break;
@@ -341,14 +378,36 @@ main(int argc, char **argv)
 		case 'P':
 		case 'T':
 		case 'B':
+		case 'W':
 			if (parse_seconds(optarg, ch == 'P' ? &cfg.ping_interval :
-			    ch == 'T' ? &cfg.ping_timeout : &cfg.backoff_max) == -1) {
+			    ch == 'T' ? &cfg.ping_timeout : ch == 'B' ?
+			    &cfg.backoff_max : &cfg.client_stall) == -1) {
 				fprintf(stderr, "imgwd: %s wants seconds (0.05 to 86400)\n",
 				    ch == 'P' ? "--ping-interval" : ch == 'T' ?
-				    "--ping-timeout" : "--backoff-max");
+				    "--ping-timeout" : ch == 'B' ? "--backoff-max" :
+				    "--client-stall");
 				return 2;
 			}
 			break;
+		case 'X':
+		case 'G': {
+			char		*end;
+			unsigned long	 v = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || *optarg == '\0' || v > 0x7fffffffUL ||
+			    (ch == 'X' && cfg.nallow_uid == 16)) {
+				fprintf(stderr, "imgwd: %s wants a numeric id (at most "
+				    "16 uids)\n", ch == 'X' ? "--allow-uid" : "--allow-group");
+				return 2;
+			}
+			if (ch == 'X')
+				cfg.allow_uid[cfg.nallow_uid++] = (uid_t)v;
+			else {
+				cfg.allow_gid = (gid_t)v;
+				cfg.has_allow_gid = 1;
+			}
+			break;
+		}
 		case 'O': cfg.stomp_host = optarg; break;
 		case 'L': cfg.stomp_login = 1; break;
 		case 'D':
@@ -408,6 +467,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
 
+	if (lock_db(cfg.db_path, &cause) == -1)
+		fatalx("%s", cause);
 	if ((store = store_open(cfg.db_path, &cause)) == NULL)
 		fatalx("cannot open database: %s", cause);
 	if (cfg.user != NULL)

@@ -12,6 +12,7 @@
 
 struct buf;
 
+#define IMGW_PROTOCOL_VERSION	"1.0"		/* proto/RPC.md */
 #define RPC_MAX_MESSAGE	(4 * 1024 * 1024)	/* one encoded message */
 #define RPC_MAX_DEPTH	32			/* nesting of arrays and maps */
 

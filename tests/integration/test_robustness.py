@@ -168,7 +168,7 @@ def test_bad_input_keeps_daemon_up(env):
 
     # The control connection never noticed any of it.
     try:
-        check_eq(control.call("rpc.describe")["version"], "0.1",
+        check_eq(control.call("rpc.describe")["version"], "1.0",
                  "rpc.describe on the control connection")
     except ConnectionClosed:
         raise TestFailure("the control connection was closed")
