@@ -8,6 +8,7 @@
 #   make install    install into $(DESTDIR)$(PREFIX)
 
 PREFIX	?= /usr/local
+VERSION	:= 0.1.0
 B	:= build
 O	:= $(B)/obj
 
@@ -47,10 +48,11 @@ CLI_OBJS	:= $(call obj,$(CLI_SRCS))
 PROGS	:= $(B)/imserver $(B)/imgwd $(B)/imgw $(B)/libimgw.so $(B)/libimgw.a
 
 # Unit tests: one per module, linked with that module only, under ASan/UBSan.
-UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf
+UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
+		   $(B)/tests/test_store
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all demo run check unit integration bench fuzz install clean deps
+.PHONY: all demo run check unit integration bench fuzz install uninstall clean deps
 all: $(PROGS)
 
 # Install missing Debian packages once; objects wait for it.
@@ -70,9 +72,13 @@ $(B)/imgwd: $(DAEMON_OBJS)
 $(B)/imserver: $(SERVER_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/libimgw.so: $(LIB_OBJS)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,libimgw.so.0 -o $@ $^ \
+$(B)/libimgw.so: $(LIB_OBJS) client-lib/libimgw.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libimgw.so.0 \
+	    -Wl,--version-script=client-lib/libimgw.map -o $@ $(LIB_OBJS) \
 	    $(shell pkg-config --libs msgpack jansson)
+
+$(B)/imgw.pc: client-lib/imgw.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/libimgw.a: $(LIB_OBJS)
 	rm -f $@
@@ -96,6 +102,11 @@ $(B)/tests/test_rpc: tests/unit/test_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs msgpack jansson)
 
+$(B)/tests/test_store: tests/unit/test_store.c db/store.c proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
+	    $(shell pkg-config --libs sqlite3 jansson)
+
 check: $(B)/.deps all $(UNIT_TESTS)
 	@tests/run $(UNIT_TESTS)
 
@@ -117,12 +128,22 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto $(PKG_CFLAGS) \
 	    -o $@ $^ $(shell pkg-config --libs msgpack jansson)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+install: all $(B)/imgw.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(B)/imgwd $(B)/imgw $(B)/imserver $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(B)/libimgw.so $(B)/libimgw.a $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(B)/libimgw.so $(DESTDIR)$(PREFIX)/lib/libimgw.so.$(VERSION)
+	ln -sf libimgw.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libimgw.so.0
+	ln -sf libimgw.so.0 $(DESTDIR)$(PREFIX)/lib/libimgw.so
+	install -m 644 $(B)/libimgw.a $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(B)/imgw.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 client-lib/imgw.h $(DESTDIR)$(PREFIX)/include
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/imgwd $(DESTDIR)$(PREFIX)/bin/imgw \
+	    $(DESTDIR)$(PREFIX)/bin/imserver $(DESTDIR)$(PREFIX)/lib/libimgw.so* \
+	    $(DESTDIR)$(PREFIX)/lib/libimgw.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/imgw.pc \
+	    $(DESTDIR)$(PREFIX)/include/imgw.h
 
 clean:
 	rm -rf $(B)

@@ -4,6 +4,7 @@
  * aborts, never prints: every failure is a return code and a message.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,9 +23,22 @@
 #include "paths.h"
 #include "rpc.h"
 
+/* Something read but not yet delivered: an event, or an asynchronous answer. */
 struct queued {
-	char		*json;
+	char		*json;		/* event, or result */
+	imgw_reply_fn	*cb;		/* NULL for an event */
+	void		*arg;
+	int		 rc;
+	char		*code, *message;
 	struct queued	*next;
+};
+
+/* An asynchronous call waiting for its answer. */
+struct waiting {
+	uint32_t	 msgid;
+	imgw_reply_fn	*cb;
+	void		*arg;
+	struct waiting	*next;
 };
 
 struct imgw {
@@ -34,7 +48,9 @@ struct imgw {
 	struct buf	 out;
 	imgw_event_fn	*cb;
 	void		*cb_arg;
-	struct queued	*head, *tail;	/* events read but not yet dispatched */
+	struct queued	*head, *tail;	/* read but not yet dispatched */
+	struct waiting	*waiting;	/* asynchronous calls */
+	int		 nwaiting;
 	char		 code[32];
 	char		 message[512];
 };
@@ -85,7 +101,8 @@ imgw_connect(const char *path, char *err, size_t errlen)
 	}
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
 		if (err != NULL)
 			snprintf(err, errlen, "cannot connect to %s: %s%s", path,
 			    strerror(errno), errno == ENOENT || errno == ECONNREFUSED ?
@@ -111,6 +128,7 @@ void
 imgw_close(struct imgw *c)
 {
 	struct queued	*q;
+	struct waiting	*w;
 
 	if (c == NULL)
 		return;
@@ -118,7 +136,13 @@ imgw_close(struct imgw *c)
 	while ((q = c->head) != NULL) {
 		c->head = q->next;
 		free(q->json);
+		free(q->code);
+		free(q->message);
 		free(q);
+	}
+	while ((w = c->waiting) != NULL) {
+		c->waiting = w->next;
+		free(w);
 	}
 	buf_clear(&c->in);
 	buf_clear(&c->out);
@@ -182,39 +206,12 @@ imgw_left(long long deadline)
 	return d < 0 ? 0 : (int)d;
 }
 
-/* Write the whole output buffer. */
+/* Read what the socket has, without blocking. 1 read, 0 nothing, or an error. */
 static int
-imgw_flush(struct imgw *c)
+imgw_read(struct imgw *c)
 {
 	ssize_t	 n;
 
-	while (buf_left(&c->out) > 0) {
-		n = send(c->fd, buf_head(&c->out), buf_left(&c->out), MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return imgw_fail(c, IMGW_E_IO, "io", "write to imgwd: %s",
-			    n == 0 ? "closed" : strerror(errno));
-		buf_consume(&c->out, (size_t)n);
-	}
-	return IMGW_OK;
-}
-
-/* Read what is available, waiting up to timeout. 1 read, 0 timeout, or an error. */
-static int
-imgw_fill(struct imgw *c, int timeout)
-{
-	struct pollfd	 pfd = { .fd = c->fd, .events = POLLIN };
-	ssize_t		 n;
-	int		 r;
-
-	do
-		r = poll(&pfd, 1, timeout);
-	while (r == -1 && errno == EINTR);
-	if (r == 0)
-		return 0;
-	if (r == -1)
-		return imgw_fail(c, IMGW_E_IO, "io", "poll: %s", strerror(errno));
 	if (buf_reserve(&c->in, 65536) == -1)
 		return imgw_fail(c, IMGW_E_IO, "io", "out of memory");
 	n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
@@ -224,10 +221,123 @@ imgw_fill(struct imgw *c, int timeout)
 			return IMGW_E_IO;
 		return imgw_fail(c, IMGW_E_IO, "io", "imgwd closed the connection");
 	}
-	if (n == -1)
-		return errno == EINTR || errno == EAGAIN ? 1 :
-		    imgw_fail(c, IMGW_E_IO, "io", "read from imgwd: %s", strerror(errno));
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		return imgw_fail(c, IMGW_E_IO, "io", "read from imgwd: %s",
+		    strerror(errno));
+	}
 	c->in.len += (size_t)n;
+	return 1;
+}
+
+/*
+ * Wait up to timeout ms for the socket (readable, or writable too when
+ * want_out), then read what is readable. 1 ready, 0 timeout, or an error.
+ */
+static int
+imgw_wait(struct imgw *c, int timeout, int want_out)
+{
+	struct pollfd	 pfd = { .fd = c->fd, .events = POLLIN };
+	int		 r;
+
+	if (want_out)
+		pfd.events |= POLLOUT;
+	do
+		r = poll(&pfd, 1, timeout);
+	while (r == -1 && errno == EINTR);
+	if (r == 0)
+		return 0;
+	if (r == -1)
+		return imgw_fail(c, IMGW_E_IO, "io", "poll: %s", strerror(errno));
+	if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && imgw_read(c) < 0)
+		return IMGW_E_IO;
+	return 1;
+}
+
+/*
+ * Write the whole output buffer. While the daemon cannot take more, read
+ * what it sends, so that neither side can block the other.
+ */
+static int
+imgw_flush(struct imgw *c)
+{
+	ssize_t	 n;
+
+	while (buf_left(&c->out) > 0) {
+		n = send(c->fd, buf_head(&c->out), buf_left(&c->out), MSG_NOSIGNAL);
+		if (n > 0) {
+			buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			if (imgw_wait(c, -1, 1) < 0)
+				return IMGW_E_IO;
+			continue;
+		}
+		return imgw_fail(c, IMGW_E_IO, "io", "write to imgwd: %s",
+		    n == 0 ? "closed" : strerror(errno));
+	}
+	return IMGW_OK;
+}
+
+/* Read, waiting up to timeout for something. 1 read, 0 timeout, or an error. */
+static int
+imgw_fill(struct imgw *c, int timeout)
+{
+	int	 r;
+
+	if ((r = imgw_read(c)) != 0)
+		return r;
+	return imgw_wait(c, timeout, 0);
+}
+
+/* Append to the delivery queue. */
+static void
+imgw_enqueue(struct imgw *c, struct queued *q)
+{
+	if (c->tail != NULL)
+		c->tail->next = q;
+	else
+		c->head = q;
+	c->tail = q;
+}
+
+/* Take an answer to an asynchronous call: queue its callback. Returns 1 if it was one. */
+static int
+imgw_answered(struct imgw *c, struct rpc_msg *m)
+{
+	struct waiting	**wp, *w;
+	struct queued	*q;
+
+	for (wp = &c->waiting; (w = *wp) != NULL; wp = &w->next) {
+		if (w->msgid == m->msgid)
+			break;
+	}
+	if (w == NULL)
+		return 0;
+	*wp = w->next;
+	c->nwaiting--;
+	if ((q = calloc(1, sizeof *q)) != NULL) {
+		q->cb = w->cb;
+		q->arg = w->arg;
+		if (json_is_null(m->error)) {
+			q->rc = IMGW_OK;
+			q->json = json_dumps(m->result, JSON_COMPACT | JSON_ENCODE_ANY);
+		} else {
+			q->rc = IMGW_E_REMOTE;
+			q->code = strdup(json_string_value(json_object_get(m->error,
+			    "code")) ? json_string_value(json_object_get(m->error,
+			    "code")) : "internal");
+			q->message = strdup(json_string_value(json_object_get(m->error,
+			    "message")) ? json_string_value(json_object_get(m->error,
+			    "message")) : "");
+		}
+		imgw_enqueue(c, q);
+	}
+	free(w);
 	return 1;
 }
 
@@ -242,11 +352,7 @@ imgw_queue(struct imgw *c, json_t *ev)
 		free(q);
 		return;
 	}
-	if (c->tail != NULL)
-		c->tail->next = q;
-	else
-		c->head = q;
-	c->tail = q;
+	imgw_enqueue(c, q);
 }
 
 /* Take a notification: events are queued, a farewell error is remembered. */
@@ -291,27 +397,23 @@ imgw_drain(struct imgw *c, uint32_t msgid, struct rpc_msg *resp)
 		else if (m.type == RPC_RESPONSE && resp != NULL && m.msgid == msgid) {
 			*resp = m;
 			return 1;
-		}
+		} else if (m.type == RPC_RESPONSE)
+			imgw_answered(c, &m);
 		rpc_msg_clear(&m);
 	}
 	return 0;
 }
 
-/* Call a method and wait for its answer. */
-int
-imgw_call(struct imgw *c, const char *method, const char *args_json,
-    char **result_json, int timeout_ms)
+/* Encode and send a request; *id is its msgid. Returns IMGW_OK or an error. */
+static int
+imgw_request(struct imgw *c, const char *method, const char *args_json,
+    uint32_t *id)
 {
-	struct rpc_msg	 resp;
 	json_error_t	 jerr;
 	json_t		*args, *params;
-	long long	 deadline = timeout_ms < 0 ? -1 : imgw_now_ms() + timeout_ms;
-	uint32_t	 id;
 	int		 r;
 
 	c->code[0] = c->message[0] = '\0';
-	if (result_json != NULL)
-		*result_json = NULL;
 	if (method == NULL || *method == '\0')
 		return imgw_fail(c, IMGW_E_ARGS, "args", "no method given");
 	if (args_json == NULL)
@@ -325,12 +427,92 @@ imgw_call(struct imgw *c, const char *method, const char *args_json,
 		    "arguments must be a JSON object");
 	}
 	params = json_pack("[o]", args);
-	id = ++c->next_id;
-	r = rpc_encode_request(&c->out, id, method, params);
+	/* msgid 0 is never used, so a wrapped counter skips it. */
+	if (++c->next_id == 0)
+		c->next_id = 1;
+	*id = c->next_id;
+	r = rpc_encode_request(&c->out, *id, method, params);
 	json_decref(params);
 	if (r == -1)
 		return imgw_fail(c, IMGW_E_ARGS, "args", "cannot encode request");
-	if ((r = imgw_flush(c)) != IMGW_OK)
+	return imgw_flush(c);
+}
+
+/* Send a request without waiting. */
+long
+imgw_call_async(struct imgw *c, const char *method, const char *args_json,
+    imgw_reply_fn *cb, void *arg)
+{
+	struct waiting	*w;
+	uint32_t	 id;
+	int		 r;
+
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		return imgw_fail(c, IMGW_E_ARGS, "args", "out of memory");
+	if ((r = imgw_request(c, method, args_json, &id)) != IMGW_OK) {
+		free(w);
+		return r;
+	}
+	w->msgid = id;
+	w->cb = cb;
+	w->arg = arg;
+	w->next = c->waiting;
+	c->waiting = w;
+	c->nwaiting++;
+	return (long)id;
+}
+
+/* The number of asynchronous calls not answered yet. */
+int
+imgw_pending(const struct imgw *c)
+{
+	return c->nwaiting;
+}
+
+/* Send a text message. */
+int
+imgw_send_text(struct imgw *c, const char *user, const char *text, char **id,
+    int timeout_ms)
+{
+	json_t	*args = json_pack("{s:s,s:s}", "user", user ? user : "",
+	    "text", text ? text : ""), *res;
+	char	*a, *out = NULL;
+	int	 r;
+
+	if (id != NULL)
+		*id = NULL;
+	if (args == NULL || user == NULL || text == NULL) {
+		json_decref(args);
+		return imgw_fail(c, IMGW_E_ARGS, "args",
+		    "user and text must be UTF-8 strings");
+	}
+	a = json_dumps(args, JSON_COMPACT);
+	json_decref(args);
+	r = imgw_call(c, "message.send", a, &out, timeout_ms);
+	free(a);
+	if (r == IMGW_OK && id != NULL) {
+		res = json_loads(out, 0, NULL);
+		if (json_string_value(json_object_get(res, "id")) != NULL)
+			*id = strdup(json_string_value(json_object_get(res, "id")));
+		json_decref(res);
+	}
+	free(out);
+	return r;
+}
+
+/* Call a method and wait for its answer. */
+int
+imgw_call(struct imgw *c, const char *method, const char *args_json,
+    char **result_json, int timeout_ms)
+{
+	struct rpc_msg	 resp;
+	long long	 deadline = timeout_ms < 0 ? -1 : imgw_now_ms() + timeout_ms;
+	uint32_t	 id;
+	int		 r;
+
+	if (result_json != NULL)
+		*result_json = NULL;
+	if ((r = imgw_request(c, method, args_json, &id)) != IMGW_OK)
 		return r;
 
 	for (;;) {
@@ -396,13 +578,40 @@ imgw_deliver(struct imgw *c)
 		c->head = q->next;
 		if (c->head == NULL)
 			c->tail = NULL;
-		if (c->cb != NULL)
+		if (q->cb != NULL)
+			q->cb(q->rc, q->json, q->code, q->message, q->arg);
+		else if (q->rc == IMGW_OK && c->cb != NULL && q->json != NULL &&
+		    q->code == NULL)
 			c->cb(q->json, c->cb_arg);
 		free(q->json);
+		free(q->code);
+		free(q->message);
 		free(q);
 		n++;
 	}
 	return n;
+}
+
+/* The connection is gone: every waiting asynchronous call gets IMGW_E_IO. */
+static void
+imgw_fail_waiting(struct imgw *c)
+{
+	struct waiting	*w;
+	struct queued	*q;
+
+	while ((w = c->waiting) != NULL) {
+		c->waiting = w->next;
+		c->nwaiting--;
+		if (w->cb != NULL && (q = calloc(1, sizeof *q)) != NULL) {
+			q->cb = w->cb;
+			q->arg = w->arg;
+			q->rc = IMGW_E_IO;
+			q->code = strdup("io");
+			q->message = strdup(c->message);
+			imgw_enqueue(c, q);
+		}
+		free(w);
+	}
 }
 
 /* Deliver events, waiting up to timeout_ms for some. */
@@ -413,12 +622,19 @@ imgw_dispatch(struct imgw *c, int timeout_ms)
 	int		 n, r;
 
 	for (;;) {
-		if ((r = imgw_drain(c, 0, NULL)) < 0)
+		if ((r = imgw_drain(c, 0, NULL)) < 0 ||
+		    (buf_left(&c->out) > 0 && (r = imgw_flush(c)) < 0)) {
+			imgw_fail_waiting(c);
+			imgw_deliver(c);
 			return r;
+		}
 		if ((n = imgw_deliver(c)) > 0)
 			return n;
-		if ((r = imgw_fill(c, imgw_left(deadline))) < 0)
+		if ((r = imgw_fill(c, imgw_left(deadline))) < 0) {
+			imgw_fail_waiting(c);
+			imgw_deliver(c);
 			return r;
+		}
 		if (r == 0)
 			return 0;
 	}

@@ -3,8 +3,12 @@
  *
  * A connection speaks MessagePack-RPC to the daemon's Unix socket
  * (proto/RPC.md). Arguments and results cross this API as JSON text, so a
- * caller needs no MessagePack or JSON library of its own. A connection is
- * not thread-safe: use one per thread. No function exits or aborts.
+ * caller needs no MessagePack or JSON library of its own.
+ *
+ * Threads: a connection is not thread-safe; use one per thread, or guard
+ * each connection with a lock. Distinct connections are independent.
+ * Callbacks run only inside imgw_dispatch, on the caller's thread, so they
+ * may call back into the connection. No function exits or aborts.
  */
 #ifndef IMGW_H
 #define IMGW_H
@@ -41,6 +45,15 @@ typedef void imgw_event_fn(const char *event_json, void *arg);
  */
 IMGW_API struct imgw	*imgw_connect(const char *path, char *err, size_t errlen);
 
+/*
+ * Called once with the answer to an imgw_call_async: rc is IMGW_OK (then
+ * result_json is the result) or IMGW_E_REMOTE (then error_code and
+ * error_message say why), or IMGW_E_IO if the connection was lost first.
+ * The strings are valid only during the call.
+ */
+typedef void imgw_reply_fn(int rc, const char *result_json,
+    const char *error_code, const char *error_message, void *arg);
+
 /* Close the connection and free it; NULL is allowed. */
 IMGW_API void		 imgw_close(struct imgw *);
 
@@ -67,6 +80,26 @@ IMGW_API const char	*imgw_error_code(const struct imgw *);
 /* A human-readable message for the last failure; "" after a success. */
 IMGW_API const char	*imgw_error_message(const struct imgw *);
 
+/*
+ * Send a request without waiting (pipelining): any number may be in flight
+ * and their answers may come in any order. cb (may be NULL) runs from
+ * imgw_dispatch with the answer. Returns the request's id (> 0), or
+ * IMGW_E_ARGS or IMGW_E_IO.
+ */
+IMGW_API long		 imgw_call_async(struct imgw *, const char *method,
+			     const char *args_json, imgw_reply_fn *cb, void *arg);
+
+/* The number of asynchronous calls still waiting for an answer. */
+IMGW_API int		 imgw_pending(const struct imgw *);
+
+/*
+ * Send a text message to a user: a typed form of message.send. On IMGW_OK,
+ * *id (if id is not NULL) is the new message's id, to free with imgw_free.
+ * Returns as imgw_call.
+ */
+IMGW_API int		 imgw_send_text(struct imgw *, const char *user,
+			     const char *text, char **id, int timeout_ms);
+
 /* Set the event callback (NULL to drop events). */
 IMGW_API void		 imgw_on_event(struct imgw *, imgw_event_fn *, void *arg);
 
@@ -80,9 +113,10 @@ IMGW_API int		 imgw_subscribe(struct imgw *, long long since,
 			     long long *head);
 
 /*
- * Deliver queued events, then wait up to timeout_ms (< 0: forever) for more
- * and deliver those. Returns the number of events delivered (0 on timeout),
- * or IMGW_E_IO when the connection is lost.
+ * Deliver queued events and asynchronous answers, in the order they came,
+ * then wait up to timeout_ms (< 0: forever) for more and deliver those.
+ * Returns the number delivered (0 on timeout), or IMGW_E_IO when the
+ * connection is lost (waiting asynchronous calls then get IMGW_E_IO).
  */
 IMGW_API int		 imgw_dispatch(struct imgw *, int timeout_ms);
 
