@@ -50,6 +50,10 @@ usage(FILE *f)
 "  methods                        list the daemon's RPC methods\n"
 "  call METHOD [JSON]             call any method with a JSON object of\n"
 "                                 arguments; prints the JSON result\n"
+"  DOMAIN VERB [--NAME VALUE]...  call method DOMAIN.VERB with named\n"
+"                                 arguments, e.g. imgw message send --user bob\n"
+"                                 --text hi; imgw DOMAIN VERB --help lists the\n"
+"                                 arguments (from the daemon's rpc.describe)\n"
 "\n"
 "options:\n"
 "  -s, --socket PATH   the daemon's socket (default %s)\n"
@@ -394,6 +398,152 @@ cmd_methods(struct imgw *c)
 	return 0;
 }
 
+/* The daemon's description of one method, or NULL. */
+static json_t *
+describe(struct imgw *c, const char *method)
+{
+	json_t	*d = call(c, "rpc.describe", json_object()), *m, *found = NULL;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(d, "methods"), i, m) {
+		if (strcmp(str(m, "name"), method) == 0)
+			found = json_incref(m);
+	}
+	json_decref(d);
+	return found;
+}
+
+/* Convert a command-line value to the parameter's declared type. */
+static json_t *
+typed_value(json_t *desc, const char *name, const char *v)
+{
+	json_t		*p;
+	const char	*type = NULL;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(desc, "params"), i, p) {
+		if (strcmp(str(p, "name"), name) == 0)
+			type = str(p, "type");
+	}
+	/* Ids and text stay strings even when they look like numbers. */
+	if (type != NULL && (strcmp(type, "id") == 0 || strcmp(type, "string") == 0 ||
+	    strcmp(type, "token") == 0))
+		return json_string(v);
+	if (type == NULL || strcmp(type, "int") == 0 || strcmp(type, "bool") == 0 ||
+	    strcmp(type, "array") == 0) {
+		json_t	*j = json_loads(v, JSON_DECODE_ANY, NULL);
+
+		if (j != NULL)
+			return j;
+	}
+	return json_string(v);
+}
+
+/* imgw DOMAIN VERB [--NAME VALUE]...: a generic call with named arguments. */
+static int
+cmd_method(struct imgw *c, const char *method, int argc, char **argv)
+{
+	json_t	*desc = describe(c, method), *args = json_object(), *v, *p;
+	char	*a, *res = NULL, *key;
+	size_t	 i;
+	int	 k, rc = 1;
+
+	if (desc == NULL) {
+		fprintf(stderr, "imgw: no method %s (imgw methods lists them)\n", method);
+		goto out;
+	}
+	for (k = 0; k < argc; k++) {
+		if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+			printf("%s: %s\narguments:\n", method, str(desc, "summary"));
+			json_array_foreach(json_object_get(desc, "params"), i, p)
+				printf("  --%-12s %-7s %s\n", str(p, "name"),
+				    str(p, "type"), json_object_get(p, "oneOf") ?
+				    "(exactly one of user, group)" :
+				    json_is_true(json_object_get(p, "required")) ?
+				    "required" : "optional");
+			rc = 0;
+			goto out;
+		}
+		if (strncmp(argv[k], "--", 2) != 0 || argv[k][2] == '\0') {
+			fprintf(stderr, "imgw: %s: expected --NAME VALUE, got '%s'\n",
+			    method, argv[k]);
+			rc = 2;
+			goto out;
+		}
+		key = argv[k] + 2;
+		if ((a = strchr(key, '=')) != NULL) {
+			*a = '\0';
+			v = typed_value(desc, key, a + 1);
+		} else if (k + 1 < argc)
+			v = typed_value(desc, key, argv[++k]);
+		else {
+			fprintf(stderr, "imgw: %s: --%s needs a value\n", method, key);
+			rc = 2;
+			goto out;
+		}
+		if (v == NULL) {
+			fprintf(stderr, "imgw: %s: --%s: not UTF-8\n", method, key);
+			rc = 2;
+			goto out;
+		}
+		json_object_set_new(args, key, v);
+	}
+	a = json_dumps(args, JSON_COMPACT);
+	if (imgw_call(c, method, a, &res, timeout_ms) != IMGW_OK)
+		rc = fail(c, method);
+	else {
+		json_t *r = json_loads(res, JSON_DECODE_ANY, NULL);
+		char *t = json_dumps(r, (json_out ? JSON_COMPACT : JSON_INDENT(2)) |
+		    JSON_ENCODE_ANY);
+
+		printf("%s\n", t ? t : res);
+		free(t);
+		json_decref(r);
+		rc = 0;
+	}
+	free(a);
+	free(res);
+out:
+	json_decref(desc);
+	json_decref(args);
+	return rc;
+}
+
+/* The method domains imgw DOMAIN VERB accepts. */
+static int
+is_domain(const char *w)
+{
+	static const char *const domains[] = { "rpc", "client", "session",
+	    "events", "message", "conversation", "db", "group", "friend",
+	    "blacklist", "profile", NULL };
+	int	 i;
+
+	for (i = 0; domains[i] != NULL; i++) {
+		if (strcmp(w, domains[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Where the command word is: global options (with their values) come
+ * first. Returns its index, or argc.
+ */
+static int
+command_index(int argc, char **argv)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0 ||
+		    strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--timeout") == 0)
+			i++;
+		else if (argv[i][0] != '-')
+			return i;
+	}
+	return argc;
+}
+
 static int
 need(int argc, int want, const char *cmd)
 {
@@ -423,9 +573,30 @@ main(int argc, char **argv)
 	char		 err[512], *end;
 	long		 limit = 20;
 	long long	 since = -1;
-	int		 ch, rc;
+	int		 ch, rc, domain_at, method_argc = 0;
+	char		**method_argv = NULL, method[160] = "";
 
 	signal(SIGPIPE, SIG_IGN);
+	/* imgw [global options] DOMAIN VERB --NAME VALUE...: named arguments. */
+	domain_at = command_index(argc, argv);
+	if (domain_at < argc && (is_domain(argv[domain_at]) ||
+	    strchr(argv[domain_at], '.') != NULL)) {
+		method_argc = argc - domain_at - 1;
+		method_argv = argv + domain_at + 1;
+		if (strchr(argv[domain_at], '.') != NULL)
+			snprintf(method, sizeof method, "%s", argv[domain_at]);
+		else if (method_argc > 0 && method_argv[0][0] != '-') {
+			snprintf(method, sizeof method, "%s.%s", argv[domain_at],
+			    method_argv[0]);
+			method_argc--;
+			method_argv++;
+		} else {
+			fprintf(stderr, "imgw: %s: which verb? (imgw methods lists "
+			    "them)\n", argv[domain_at]);
+			return 2;
+		}
+		argc = domain_at;
+	}
 	while ((ch = getopt_long(argc, argv, "s:jt:n:b:S:i:u:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
@@ -453,6 +624,15 @@ main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: goto bad;
 		}
+	}
+	if (method[0] != '\0') {
+		if ((c = imgw_connect(sock, err, sizeof err)) == NULL) {
+			fprintf(stderr, "imgw: %s\n", err);
+			return 1;
+		}
+		rc = cmd_method(c, method, method_argc, method_argv);
+		imgw_close(c);
+		return rc;
 	}
 	argc -= optind;
 	argv += optind;
