@@ -86,12 +86,17 @@ static const char *const store_sql[Q_COUNT] = {
 	    "ON CONFLICT(conv) DO UPDATE SET muted = excluded.muted",
 	[Q_CONV_DRAFT] = "INSERT INTO conversations(conv, draft) VALUES (?1, ?2) "
 	    "ON CONFLICT(conv) DO UPDATE SET draft = excluded.draft",
-	/* Read up to a time: the unread count is recounted, never guessed. */
-	[Q_CONV_READ] = "UPDATE conversations SET read_at = max(read_at, ?2), "
-	    "unread = (SELECT count(*) FROM messages m WHERE m.conv = ?1 AND "
-	    "m.created_at > max(conversations.read_at, ?2) AND m.status <> 'REVOKED' "
-	    "AND m.from_id <> '' AND m.from_id <> coalesce((SELECT value FROM kv "
-	    "WHERE key = 'self'), '')) WHERE conv = ?1",
+	/*
+	 * Read up to a time (?2; -1: the newest message); the unread count is
+	 * recounted, never guessed.
+	 */
+	[Q_CONV_READ] = "UPDATE conversations SET read_at = r.at, unread = "
+	    "(SELECT count(*) FROM messages m WHERE m.conv = ?1 AND "
+	    "m.created_at > r.at AND m.status <> 'REVOKED' AND m.from_id <> '' "
+	    "AND m.from_id <> coalesce((SELECT value FROM kv WHERE key = 'self'), '')) "
+	    "FROM (SELECT max(read_at, CASE WHEN ?2 >= 0 THEN ?2 ELSE "
+	    "coalesce((SELECT max(created_at) FROM messages WHERE conv = ?1), 0) "
+	    "END) AS at FROM conversations WHERE conv = ?1) AS r WHERE conv = ?1",
 	[Q_CONV_DEL] = "DELETE FROM conversations WHERE conv = ?1",
 	[Q_CONV_MSGS_DEL] = "DELETE FROM messages WHERE conv = ?1",
 	[Q_UNREAD_TOTAL] = "SELECT coalesce(sum(unread), 0) FROM conversations "
@@ -166,8 +171,10 @@ static const char *const store_migrations[] = {
 	"  last_at INTEGER NOT NULL DEFAULT 0, unread INTEGER NOT NULL DEFAULT 0,"
 	"  read_at INTEGER NOT NULL DEFAULT 0, pinned INTEGER NOT NULL DEFAULT 0,"
 	"  muted INTEGER NOT NULL DEFAULT 0, draft TEXT NOT NULL DEFAULT '');"
-	"INSERT INTO conversations(conv, last_id, last_at)"
-	"  SELECT conv, id, max(created_at) FROM messages GROUP BY conv;"
+	/* What was cached before unread counts existed counts as read. */
+	"INSERT INTO conversations(conv, last_id, last_at, read_at)"
+	"  SELECT conv, id, max(created_at), max(created_at) FROM messages"
+	"  GROUP BY conv;"
 	"CREATE TRIGGER conversations_ai AFTER INSERT ON messages BEGIN"
 	"  INSERT INTO conversations(conv, last_id, last_at)"
 	"    VALUES (new.conv, new.id, new.created_at)"
@@ -240,17 +247,36 @@ store_utf8_len(unsigned char c)
 	return 1;
 }
 
+/* Append the hex of n bytes of p, ASCII folded to lower case, and a space. */
+static size_t
+store_hex(char *out, const unsigned char *p, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 k, o = 0;
+
+	for (k = 0; k < n; k++) {
+		unsigned char c = p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k];
+
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o++] = ' ';
+	return o;
+}
+
 /*
  * imgw_grams(text): every character and every pair of adjacent characters
- * of text, ASCII folded to lower case, separated by spaces; pairs with white
- * space are left out. The tokens of the one- and two-character index.
+ * of text (ASCII folded to lower case; pairs with white space left out),
+ * each written in hex and separated by spaces. These are the tokens of the
+ * one- and two-character index; hex makes every character, punctuation and
+ * emoji included, a token the unicode61 tokenizer keeps whole.
  */
 static void
 store_fn_grams(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const unsigned char	*t = sqlite3_value_text(argv[0]);
 	int			 n = sqlite3_value_bytes(argv[0]);
-	size_t			 prev = 0, plen = 0, i, l, k, o = 0;
+	size_t			 prev = 0, plen = 0, i, l, o = 0;
 	char			*out;
 
 	if (t == NULL || n == 0) {
@@ -258,36 +284,25 @@ store_fn_grams(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	/*
-	 * A character of l bytes is written alone (l + 1 with its space) and in
-	 * two pairs (l each, plus the pair's space): at most 5 bytes per input
-	 * byte, reached by ASCII.
+	 * A character of l bytes is written alone (2l + 1) and in two pairs
+	 * (2l each, plus a space per pair): at most 9 bytes per input byte,
+	 * reached by ASCII.
 	 */
-	if ((out = sqlite3_malloc64((sqlite3_uint64)n * 5 + 1)) == NULL) {
+	if ((out = sqlite3_malloc64((sqlite3_uint64)n * 9 + 1)) == NULL) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
 	for (i = 0; i < (size_t)n; i += l) {
-		int space = t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r';
-
 		l = store_utf8_len(t[i]);
 		if (i + l > (size_t)n)
 			l = (size_t)n - i;
-		if (space) {
+		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r') {
 			plen = 0;
 			continue;
 		}
-		if (plen > 0) {
-			for (k = 0; k < plen + l; k++) {
-				unsigned char c = t[prev + k];
-				out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-			}
-			out[o++] = ' ';
-		}
-		for (k = 0; k < l; k++) {
-			unsigned char c = t[i + k];
-			out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-		}
-		out[o++] = ' ';
+		if (plen > 0)
+			o += store_hex(out + o, t + prev, plen + l);
+		o += store_hex(out + o, t + i, l);
 		prev = i;
 		plen = l;
 	}
@@ -769,14 +784,25 @@ store_search(struct store *s, const char *q, const struct store_filter *flt,
 		snprintf(s->err, sizeof s->err, "bad cursor");
 		return NULL;
 	}
-	/* An FTS5 phrase: the text in double quotes, inner quotes doubled. */
+	/*
+	 * An FTS5 phrase: the text in double quotes, inner quotes doubled; for
+	 * one or two characters, the token imgw_grams made of them (hex).
+	 */
 	buf_init(&expr);
 	buf_add(&expr, "\"", 1);
-	for (p = q; *p != '\0'; p++) {
-		if (*p == '"')
-			buf_add(&expr, "\"\"", 2);
-		else
-			buf_add(&expr, p, 1);
+	if (store_chars(q) < 3) {
+		char	 hex[64];
+		size_t	 qn = strlen(q) < 16 ? strlen(q) : 16;
+
+		qn = store_hex(hex, (const unsigned char *)q, qn);
+		buf_add(&expr, hex, qn - 1);	/* without its space */
+	} else {
+		for (p = q; *p != '\0'; p++) {
+			if (*p == '"')
+				buf_add(&expr, "\"\"", 2);
+			else
+				buf_add(&expr, p, 1);
+		}
 	}
 	if (buf_add(&expr, "\"", 2) == -1) {	/* the closing quote and a NUL */
 		buf_clear(&expr);
@@ -914,7 +940,7 @@ int
 store_conversation_read(struct store *s, const char *conv, const char *upto)
 {
 	sqlite3_stmt	*st;
-	int64_t		 at = INT64_MAX, rowid;
+	int64_t		 at = -1, rowid;
 
 	if (upto != NULL && store_position(s, conv, upto, &at, &rowid) == -1)
 		return -1;
