@@ -5,6 +5,7 @@
  */
 #include <sys/queue.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define BROKER_SYNC_LIMIT	500	/* UPSTREAM.md: default limit */
 #define BROKER_SYNC_MAX		1000	/* UPSTREAM.md: largest limit */
 #define BROKER_SEED_BATCH	100	/* rows per query of a seed sync */
+#define BROKER_HB_MAX		3600000	/* ms; a larger client value is capped */
 
 #define DEST_MESSAGES		"/user/queue/messages"
 #define DEST_REPLIES		"/user/queue/replies"
@@ -37,6 +39,8 @@
 TAILQ_HEAD(broker_bucket, session);
 static struct broker_bucket	 broker_users[BROKER_BUCKETS];
 static unsigned long long	 broker_msgno;	/* makes message-ids unique */
+static int			 broker_hb_sx;	/* CONNECTED heart-beat, ms */
+static int			 broker_hb_sy;
 
 /* What a sync is collecting while it pushes rows. */
 struct broker_sync {
@@ -51,14 +55,19 @@ struct broker_sync {
 	size_t		 nids;
 };
 
-/* Set up the session table. */
+/*
+ * Set up the session table; sx,sy is the heart-beat CONNECTED offers (ms:
+ * what we can send, what we want to receive; 0,0 is none).
+ */
 void
-broker_open(void)
+broker_open(int sx, int sy)
 {
 	size_t	 i;
 
 	for (i = 0; i < BROKER_BUCKETS; i++)
 		TAILQ_INIT(&broker_users[i]);
+	broker_hb_sx = sx;
+	broker_hb_sy = sy;
 }
 
 /* Tear down the session table (every session is already detached). */
@@ -839,6 +848,40 @@ broker_has_version(const char *list)
 	return 0;
 }
 
+/* One number of a heart-beat header; advances *p. Returns 0 or -1. */
+static int
+broker_hb_number(const char **p, int *out)
+{
+	char	*end;
+	long	 n;
+
+	if (**p < '0' || **p > '9')
+		return -1;
+	errno = 0;
+	n = strtol(*p, &end, 10);
+	if (errno == ERANGE || n > BROKER_HB_MAX)
+		n = BROKER_HB_MAX;
+	*out = (int)n;
+	*p = end;
+	return 0;
+}
+
+/*
+ * Parse a CONNECT heart-beat header "CX,CY" (absent: 0,0). Returns 0, or -1
+ * if it is not two numbers.
+ */
+static int
+broker_hb_parse(const char *v, int *cx, int *cy)
+{
+	*cx = *cy = 0;
+	if (v == NULL)
+		return 0;
+	if (broker_hb_number(&v, cx) == -1 || *v++ != ',' ||
+	    broker_hb_number(&v, cy) == -1 || *v != '\0')
+		return -1;
+	return 0;
+}
+
 /* CONNECT or STOMP: authenticate and answer CONNECTED. */
 static const char *
 broker_connect(struct session *s, const struct stomp_frame *f)
@@ -846,10 +889,14 @@ broker_connect(struct session *s, const struct stomp_frame *f)
 	struct stomp_frame	 c;
 	struct token		 t;
 	const char		*v;
+	char			 hb[32];
+	int			 cx, cy, tx = 0, rx = 0;
 
 	v = stomp_frame_get(f, "accept-version");
 	if (v == NULL || !broker_has_version(v))
 		return "supported protocol versions are 1.2";
+	if (broker_hb_parse(stomp_frame_get(f, "heart-beat"), &cx, &cy) == -1)
+		return "heart-beat must be two numbers: cx,cy";
 	if (broker_auth(s, f, &t) == -1)
 		return BROKER_UNAUTHORIZED;
 	snprintf(s->app, sizeof s->app, "%s", t.app);
@@ -862,10 +909,24 @@ broker_connect(struct session *s, const struct stomp_frame *f)
 
 	stomp_frame_init(&c, STOMP_CONNECTED);
 	stomp_frame_add(&c, "version", "1.2");
-	stomp_frame_add(&c, "heart-beat", "0,0");
+	snprintf(hb, sizeof hb, "%d,%d", broker_hb_sx, broker_hb_sy);
+	stomp_frame_add(&c, "heart-beat", hb);
 	stomp_frame_add(&c, "server", SERVER_VERSION);
 	stomp_frame_add(&c, "user-name", s->user);
-	ws_send(s, &c);
+	if (ws_send(s, &c) == -1)
+		return NULL;
+
+	/*
+	 * STOMP 1.2: we send every max(sx, cy) ms, and expect the client
+	 * every max(cx, sy) ms, each only when both numbers are non-zero.
+	 */
+	if (broker_hb_sx > 0 && cy > 0)
+		tx = broker_hb_sx > cy ? broker_hb_sx : cy;
+	if (broker_hb_sy > 0 && cx > 0)
+		rx = broker_hb_sy > cx ? broker_hb_sy : cx;
+	log_debug("session %llu: heart-beat client %d,%d server %s: send every "
+	    "%dms, expect every %dms", s->id, cx, cy, hb, tx, rx);
+	ws_heartbeat(s, tx, rx);
 	return NULL;
 }
 
@@ -1002,7 +1063,7 @@ broker_receipt(struct session *s, const struct stomp_frame *in)
 void
 broker_frame(struct session *s, const struct stomp_frame *f)
 {
-	const char	*why = NULL;
+	const char	*why = NULL, *v;
 
 	if (s->flags & (SESSION_DEAD | SESSION_CLOSING))
 		return;
@@ -1041,7 +1102,12 @@ broker_frame(struct session *s, const struct stomp_frame *f)
 		why = "transactions are not supported";
 		break;
 	case STOMP_DISCONNECT:
-		log_debug("session %llu: DISCONNECT", s->id);
+		if ((v = stomp_frame_get(f, "receipt")) != NULL)
+			log_debug("session %llu: DISCONNECT with receipt %.*s",
+			    s->id, BROKER_HDR_MAX, v);
+		else
+			log_debug("session %llu: DISCONNECT without receipt",
+			    s->id);
 		broker_receipt(s, f);
 		ws_finish(s);
 		return;

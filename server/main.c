@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -21,18 +22,29 @@
 #define MAIN_DEFAULT_APP	"ak_demo_chat"
 #define MAIN_DEFAULT_TTL	86400
 #define MAIN_MAX_TTL		(100LL * 366 * 86400)
+#define MAIN_MAX_HEARTBEAT	3600000		/* ms, as imgwd allows */
 
 static const char main_usage_text[] =
-    "usage: imserver --listen ADDR:PORT --db FILE --secret-file FILE [-v]\n"
+    "usage: imserver --listen ADDR:PORT --db FILE --secret-file FILE\n"
+    "                [--cert FILE --key FILE] [--heartbeat SX,SY] [-v]\n"
     "       imserver token --secret-file FILE [--app ID] [--ttl SECONDS] USER\n"
     "\n"
-    "Serve STOMP 1.2 over WebSocket at ws://ADDR:PORT/ws/im, storing messages\n"
-    "in the SQLite database FILE. PORT 0 picks a free port; the line\n"
-    "\"imserver: listening on ADDR:PORT\" on stderr gives the one in use.\n"
+    "Serve STOMP 1.2 over WebSocket at ws://ADDR:PORT/ws/im (wss:// with\n"
+    "--cert and --key), storing messages in the SQLite database FILE. PORT 0\n"
+    "picks a free port; the line \"imserver: listening on ADDR:PORT\" on\n"
+    "stderr gives the one in use.\n"
     "\n"
     "  --listen ADDR:PORT     IPv4 address (or [IPv6]) and port to bind\n"
     "  --db FILE              database, created if missing\n"
     "  --secret-file FILE     token secret, at least 16 bytes\n"
+    "  --cert FILE            serve TLS (wss://) with this PEM certificate,\n"
+    "                         the server's first, then any intermediates\n"
+    "  --key FILE             the certificate's PEM private key (both or\n"
+    "                         neither; without them, plain ws://)\n"
+    "  --heartbeat SX,SY      STOMP heart-beat in CONNECTED, in ms (default\n"
+    "                         0,0): send an EOL at least every SX, want the\n"
+    "                         client every SY; a client silent for twice the\n"
+    "                         negotiated interval is dropped\n"
     "  -v, --verbose          log debug messages\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -81,6 +93,28 @@ main_parse_listen(const char *arg, char **addr, int *port)
 	}
 	*addr = host;
 	*port = (int)n;
+	return 0;
+}
+
+/* Parse "SX,SY" heart-beat milliseconds; returns 0 or -1. */
+static int
+main_parse_heartbeat(const char *arg, int *sx, int *sy)
+{
+	char	*p;
+	long	 x, y;
+
+	errno = 0;
+	x = strtol(arg, &p, 10);
+	if (p == arg || *p != ',' || errno != 0 || x < 0 ||
+	    x > MAIN_MAX_HEARTBEAT)
+		return -1;
+	arg = p + 1;
+	y = strtol(arg, &p, 10);
+	if (p == arg || *p != '\0' || errno != 0 || y < 0 ||
+	    y > MAIN_MAX_HEARTBEAT)
+		return -1;
+	*sx = (int)x;
+	*sy = (int)y;
 	return 0;
 }
 
@@ -158,6 +192,9 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "secret-file", required_argument, NULL, 's' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -165,8 +202,10 @@ main(int argc, char **argv)
 	struct ev_loop		*loop;
 	struct ev_signal	 sigterm, sigint;
 	const char		*listenarg = NULL, *db = NULL, *secret = NULL;
+	const char		*cert = NULL, *key = NULL;
 	char			*addr = NULL, *cause = NULL;
 	int			 ch, port = 0, bound, verbose = 0;
+	int			 hb_sx = 0, hb_sy = 0;
 
 	log_open("imserver", LOG_INFO);
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
@@ -183,6 +222,17 @@ main(int argc, char **argv)
 		case 's':
 			secret = optarg;
 			break;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'H':
+			if (main_parse_heartbeat(optarg, &hb_sx, &hb_sy) == -1)
+				main_usage(2, "--heartbeat: need SX,SY in ms "
+				    "(0 to 3600000 each)");
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -198,7 +248,14 @@ main(int argc, char **argv)
 		main_usage(2, "--listen, --db and --secret-file are required");
 	if (main_parse_listen(listenarg, &addr, &port) == -1)
 		main_usage(2, "--listen: need ADDR:PORT with a numeric address");
+	if ((cert == NULL) != (key == NULL))
+		main_usage(2, "--cert and --key go together");
 	log_open("imserver", verbose ? LOG_DEBUG : LOG_INFO);
+	/* Said plainly here; lws would only fail to create its context. */
+	if (cert != NULL && access(cert, R_OK) == -1)
+		fatalx("certificate %s: %s", cert, strerror(errno));
+	if (key != NULL && access(key, R_OK) == -1)
+		fatalx("private key %s: %s", key, strerror(errno));
 
 	/* A peer that goes away must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
@@ -208,7 +265,7 @@ main(int argc, char **argv)
 	if (sstore_open(db, &cause) == -1)
 		fatalx("database %s: %s", db, cause != NULL ? cause :
 		    "cannot open");
-	broker_open();
+	broker_open(hb_sx, hb_sy);
 
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot make the event loop");
@@ -217,8 +274,12 @@ main(int argc, char **argv)
 	ev_signal_init(&sigint, main_signal, SIGINT);
 	ev_signal_start(loop, &sigint);
 
-	if (ws_open(loop, addr, port, &bound, &cause) == -1)
+	if (ws_open(loop, addr, port, cert, key, &bound, &cause) == -1)
 		fatalx("%s", cause != NULL ? cause : "cannot listen");
+	if (cert != NULL)
+		log_info("TLS: serving wss:// with certificate %s", cert);
+	if (hb_sx > 0 || hb_sy > 0)
+		log_info("heart-beat offered: %d,%d", hb_sx, hb_sy);
 	/* Tests read this exact line for the port. */
 	if (strchr(addr, ':') != NULL)
 		fprintf(stderr, "imserver: listening on [%s]:%d\n", addr, bound);

@@ -81,6 +81,7 @@ struct sub {
 TAILQ_HEAD(subs, sub);
 
 struct ws_out;
+struct ws_beat;
 
 /*
  * One WebSocket connection. The transport part belongs to ws.c, the STOMP
@@ -98,6 +99,7 @@ struct session {
 	size_t				 outq_len;
 	char				*qtoken;	/* ?token=, or NULL */
 	time_t				 deadline;	/* close then; 0: never */
+	struct ws_beat			*beat;	/* heart-beat timers, or NULL */
 	TAILQ_ENTRY(session)		 ws_entry;
 
 	/* STOMP state (broker.c). */
@@ -114,15 +116,17 @@ struct session {
 };
 
 /* ws.c */
-int	 ws_open(struct ev_loop *, const char *, int, int *, char **);
+int	 ws_open(struct ev_loop *, const char *, int, const char *,
+	    const char *, int *, char **);
 void	 ws_close(void);
 int	 ws_send(struct session *, const struct stomp_frame *);
 void	 ws_finish(struct session *);
 void	 ws_connected(struct session *);
+int	 ws_heartbeat(struct session *, int, int);
 size_t	 ws_queued(const struct session *);
 
 /* broker.c */
-void	 broker_open(void);
+void	 broker_open(int, int);
 void	 broker_close(void);
 void	 broker_attach(struct session *);
 void	 broker_detach(struct session *);

@@ -1,7 +1,8 @@
 /*
- * ws: the WebSocket transport: the libwebsockets context on our libev loop,
- * the /ws/im endpoint, and each session's input buffer and bounded output
- * queue. Decodes STOMP frames and hands them to the broker; no STOMP logic.
+ * ws: the WebSocket transport: the libwebsockets context on our libev loop
+ * (plain or TLS), the /ws/im endpoint, each session's input buffer and
+ * bounded output queue, and the heart-beat timers the broker negotiated.
+ * Decodes STOMP frames and hands them to the broker; no STOMP logic.
  */
 #include <sys/queue.h>
 
@@ -29,6 +30,25 @@
 struct ws_out {
 	TAILQ_ENTRY(ws_out)	 entry;
 	struct buf		 b;
+};
+
+/*
+ * A session's heart-beat timers (UPSTREAM.md "Heart-beats"): tx sends an EOL
+ * when we have written nothing for tx_every; rx drops a client that has sent
+ * nothing for twice rx_every. Both follow libev's "last activity" pattern:
+ * the timer fires when the interval could have run out and re-arms itself
+ * for what is left.
+ */
+struct ws_beat {
+	struct session		*s;
+	struct ev_timer		 tx;
+	struct ev_timer		 rx;
+	ev_tstamp		 tx_every;	/* s; 0: we send none */
+	ev_tstamp		 rx_every;	/* s; 0: we expect none */
+	ev_tstamp		 last_tx;	/* last write to the client */
+	ev_tstamp		 last_rx;	/* last bytes from the client */
+	unsigned long long	 sent;		/* heart-beats sent */
+	unsigned long long	 received;	/* heart-beats received */
 };
 
 /* What libwebsockets keeps per connection for us. */
@@ -83,10 +103,22 @@ ws_flush(struct session *s)
 	s->outq_len = 0;
 }
 
+/* Stop a session's heart-beat timers (they stay allocated). */
+static void
+ws_beat_stop(struct session *s)
+{
+	if (s->beat == NULL)
+		return;
+	ev_timer_stop(ws_loop, &s->beat->tx);
+	ev_timer_stop(ws_loop, &s->beat->rx);
+}
+
 /* Free a session's transport state and the session. */
 static void
 ws_free(struct session *s)
 {
+	ws_beat_stop(s);
+	free(s->beat);
 	ws_flush(s);
 	buf_clear(&s->in);
 	free(s->qtoken);
@@ -107,14 +139,18 @@ ws_reap(struct ev_loop *loop, struct ev_check *w, int revents)
 
 /*
  * Have lws close a session soon, from any context. lws 4.1's libev glue
- * only looks at its timers after I/O, so wake it with a cancel.
+ * only looks at its timers after I/O, so wake it with a cancel; and ask for
+ * a writeable callback, which closes a dead session (ws_writeable) even when
+ * the timeout is not looked at in time.
  */
 static void
 ws_kill(struct session *s)
 {
 	if (s->wsi == NULL)
 		return;
+	ws_beat_stop(s);
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	lws_callback_on_writable(s->wsi);
 	lws_cancel_service(ws_context);
 }
 
@@ -203,6 +239,8 @@ ws_finish(struct session *s)
 {
 	if (s->flags & (SESSION_DEAD | SESSION_CLOSING) || s->wsi == NULL)
 		return;
+	/* From here the close deadline, not heart-beats, bounds the session. */
+	ws_beat_stop(s);
 	s->flags |= SESSION_CLOSING;
 	s->deadline = time(NULL) + WS_CLOSE_SECS;
 	lws_callback_on_writable(s->wsi);
@@ -214,6 +252,109 @@ ws_connected(struct session *s)
 {
 	if ((s->flags & (SESSION_DEAD | SESSION_CLOSING)) == 0)
 		s->deadline = 0;
+}
+
+/* Time to send a heart-beat, if we have been quiet for a whole interval. */
+static void
+ws_beat_tx(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct ws_beat		*b = w->data;
+	struct session		*s = b->s;
+	struct stomp_frame	 f;
+	ev_tstamp		 now = ev_now(loop);
+	ev_tstamp		 due = b->last_tx + b->tx_every;
+
+	if (due - now < 0.001) {
+		/*
+		 * STOMP 1.2: an EOL is a heart-beat. Frames still queued are
+		 * traffic enough; the output limit deals with a peer that
+		 * does not read them.
+		 */
+		if (s->outq_len == 0) {
+			stomp_frame_init(&f, STOMP_HEARTBEAT);
+			if (ws_send(s, &f) == -1) {
+				ev_timer_stop(loop, w);
+				return;
+			}
+			b->sent++;
+			log_debug("session %llu: heart-beat sent (%llu)", s->id,
+			    b->sent);
+		}
+		b->last_tx = now;
+		due = now + b->tx_every;
+	}
+	w->repeat = due - now;
+	ev_timer_again(loop, w);
+}
+
+/* Drop a client that has been silent for twice its heart-beat interval. */
+static void
+ws_beat_rx(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct ws_beat	*b = w->data;
+	ev_tstamp	 now = ev_now(loop), limit = 2 * b->rx_every;
+	char		 why[128];
+
+	if (now - b->last_rx >= limit) {
+		snprintf(why, sizeof why, "client silent for %.2fs "
+		    "(heart-beat every %.0fms expected)", now - b->last_rx,
+		    b->rx_every * 1000);
+		ev_timer_stop(loop, w);
+		ws_drop(b->s, why);
+		return;
+	}
+	w->repeat = b->last_rx + limit - now;
+	ev_timer_again(loop, w);
+}
+
+/*
+ * Start the negotiated heart-beats of a connected session: send an EOL
+ * whenever we were quiet for tx_ms, drop the client once it was quiet for
+ * twice rx_ms (0: not that direction). Returns 0, or -1 out of memory (the
+ * session is then dropped).
+ */
+int
+ws_heartbeat(struct session *s, int tx_ms, int rx_ms)
+{
+	struct ws_beat	*b;
+	ev_tstamp	 now;
+
+	if (s->flags & (SESSION_DEAD | SESSION_CLOSING) || s->wsi == NULL)
+		return 0;
+	ws_beat_stop(s);
+	if (tx_ms <= 0 && rx_ms <= 0)
+		return 0;
+	if ((b = s->beat) == NULL) {
+		if ((b = calloc(1, sizeof *b)) == NULL) {
+			ws_drop(s, "out of memory");
+			return -1;
+		}
+		b->s = s;
+		ev_init(&b->tx, ws_beat_tx);
+		ev_init(&b->rx, ws_beat_rx);
+		b->tx.data = b;
+		b->rx.data = b;
+		/*
+		 * After a stall of our own (SIGSTOP, swapping), read what the
+		 * client sent meanwhile before judging it silent.
+		 */
+		ev_set_priority(&b->rx, EV_MINPRI);
+		s->beat = b;
+	}
+	now = ev_now(ws_loop);
+	b->tx_every = tx_ms / 1000.;
+	b->rx_every = rx_ms / 1000.;
+	b->last_tx = now;
+	b->last_rx = now;
+	if (tx_ms > 0) {
+		b->tx.repeat = b->tx_every;
+		ev_timer_again(ws_loop, &b->tx);
+	}
+	if (rx_ms > 0) {
+		b->rx.repeat = 2 * b->rx_every;
+		ev_timer_again(ws_loop, &b->rx);
+	}
+	return 0;
 }
 
 /* Bytes queued for the session and not yet written. */
@@ -276,6 +417,8 @@ ws_receive(struct session *s, const void *data, size_t len)
 
 	if (s->flags & (SESSION_DEAD | SESSION_CLOSING))
 		return;
+	if (s->beat != NULL)
+		s->beat->last_rx = ev_now(ws_loop);
 	if (buf_left(&s->in) + len > WS_IN_MAX) {
 		broker_fail(s, "frame too large");
 		return;
@@ -295,6 +438,11 @@ ws_receive(struct session *s, const void *data, size_t len)
 			    "malformed frame");
 			buf_reset(&s->in);
 			return;
+		}
+		if (f.command == STOMP_HEARTBEAT && s->beat != NULL) {
+			s->beat->received++;
+			log_debug("session %llu: heart-beat received (%llu)",
+			    s->id, s->beat->received);
 		}
 		broker_frame(s, &f);
 		buf_consume(&s->in, used);
@@ -326,6 +474,8 @@ ws_writeable(struct session *s)
 			log_info("session %llu: write failed", s->id);
 			return -1;
 		}
+		if (s->beat != NULL)
+			s->beat->last_tx = ev_now(ws_loop);
 	}
 	if (!TAILQ_EMPTY(&s->outq)) {
 		lws_callback_on_writable(s->wsi);
@@ -343,7 +493,12 @@ ws_writeable(struct session *s)
 static void
 ws_closed(struct session *s)
 {
-	log_info("session %llu: closed", s->id);
+	if (s->beat != NULL && (s->beat->sent > 0 || s->beat->received > 0))
+		log_info("session %llu: closed (heart-beats: %llu sent, %llu "
+		    "received)", s->id, s->beat->sent, s->beat->received);
+	else
+		log_info("session %llu: closed", s->id);
+	ws_beat_stop(s);
 	broker_detach(s);
 	s->flags |= SESSION_DEAD;
 	s->wsi = NULL;
@@ -411,12 +566,14 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 /*
- * Listen on addr:port (port 0: any) with libwebsockets driven by loop. Sets
- * *bound to the port. Returns 0, or -1 with *cause set (to free).
+ * Listen on addr:port (port 0: any) with libwebsockets driven by loop,
+ * serving wss:// with the PEM certificate (chain) and key files cert and key
+ * when both are given, else plain ws://. Sets *bound to the port. Returns 0,
+ * or -1 with *cause set (to free).
  */
 int
-ws_open(struct ev_loop *loop, const char *addr, int port, int *bound,
-    char **cause)
+ws_open(struct ev_loop *loop, const char *addr, int port, const char *cert,
+    const char *key, int *bound, char **cause)
 {
 	struct lws_context_creation_info	 info;
 	struct lws_vhost			*vh;
@@ -439,13 +596,24 @@ ws_open(struct ev_loop *loop, const char *addr, int port, int *bound,
 	    LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
 	if (strchr(addr, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (cert != NULL && key != NULL) {
+		/* Every connection on the port is TLS; lws reports bad files. */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cert;
+		info.ssl_private_key_filepath = key;
+	}
 	/* Notice dead peers. */
 	info.ka_time = 60;
 	info.ka_probes = 3;
 	info.ka_interval = 10;
 
 	if ((ws_context = lws_create_context(&info)) == NULL) {
-		if (asprintf(cause, "cannot listen on %s port %d", addr,
+		if (cert != NULL && key != NULL) {
+			if (asprintf(cause, "cannot listen on %s port %d with "
+			    "TLS (certificate %s, key %s)", addr, port, cert,
+			    key) == -1)
+				*cause = NULL;
+		} else if (asprintf(cause, "cannot listen on %s port %d", addr,
 		    port) == -1)
 			*cause = NULL;
 		return -1;

@@ -358,13 +358,19 @@ class Proc:
 
 
 class Server(Proc):
-    """imserver on 127.0.0.1; port 0 picks a free one, read back from its log."""
+    """
+    imserver on 127.0.0.1; port 0 picks a free one, read back from its log.
+    args are more options (--cert/--key, --heartbeat), kept on restart.
+    """
 
-    def __init__(self, env, port=0, db=None, secret=None, verbose=True):
+    def __init__(self, env, port=0, db=None, secret=None, verbose=True,
+                 args=()):
         self.db = db or env.path("imserver.db")
         self.secret = secret or env.secret
+        self.args = list(args)
         argv = [IMSERVER, "--listen", "127.0.0.1:%d" % port, "--db", self.db,
-                "--secret-file", self.secret] + (["-v"] if verbose else [])
+                "--secret-file", self.secret] + self.args + \
+            (["-v"] if verbose else [])
         n = env.next_index("imserver")
         super().__init__(env, "imserver", argv, env.path("imserver.%d.log" % n))
         self.verbose = verbose
@@ -380,16 +386,21 @@ class Server(Proc):
         return None
 
     @property
+    def tls(self):
+        return "--cert" in self.args
+
+    @property
     def url(self):
-        return "ws://127.0.0.1:%d/ws/im" % self.port
+        return "%s://127.0.0.1:%d/ws/im" % ("wss" if self.tls else "ws",
+                                            self.port)
 
     def restart(self, timeout=TIMEOUT):
-        """A new imserver on the same port, database and secret."""
+        """A new imserver on the same port, database, secret and options."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 return Server(self.env, self.port, self.db, self.secret,
-                              self.verbose)
+                              self.verbose, self.args)
             except TestFailure:
                 # The old port may be briefly unavailable; say so if it stays.
                 if time.monotonic() >= deadline:
@@ -401,13 +412,15 @@ class Gateway:
     """
     One account's imgwd: its socket, database and token file, restartable on
     the same files. start() waits until the socket answers session.status.
+    args are more options (--heartbeat, --ping-interval, --ca-file, ...).
     """
 
     def __init__(self, env, user, upstream, token, verbose=True, sock=None,
-                 db=None, token_in_env=False):
+                 db=None, token_in_env=False, args=()):
         self.env = env
         self.user = user
         self.upstream = upstream
+        self.args = list(args)
         self.verbose = verbose
         self.sock = sock or env.path(user, "imgwd.sock")
         self.db = db or env.path("%s.db" % user)
@@ -426,13 +439,24 @@ class Gateway:
             os.close(fd)
         self.token = token
 
+    def replace_token_atomically(self, token):
+        """Write a new token file beside the old one and rename it over it."""
+        tmp = self.token_file + ".new"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, (token + "\n").encode())
+        finally:
+            os.close(fd)
+        os.rename(tmp, self.token_file)
+        self.token = token
+
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
 
     def argv(self):
         tok = ["--token-file", self.token_file] if self.token_file else []
         return [IMGWD, "--upstream", self.upstream] + tok + \
-            ["--socket", self.sock, "--db", self.db] + \
+            ["--socket", self.sock, "--db", self.db] + self.args + \
             (["-v"] if self.verbose else [])
 
     def spawn(self):
