@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -33,6 +34,8 @@ static struct {
 	ev_tstamp		 last_rx;	/* when the server last sent anything */
 	double			 expect;	/* STOMP heart-beat from the server, s */
 	int			 ping;		/* a WebSocket ping is due */
+	char			 why[256];	/* our reason for the coming close */
+	char			 tls_err[256];	/* why the last certificate was refused */
 } up;
 
 static void	upstream_connect(void);
@@ -68,6 +71,9 @@ upstream_lost(const char *reason)
 	int	 was = up.wsi != NULL;
 	int64_t	 at;
 
+	/* Say why we closed it ourselves, rather than "connection closed". */
+	if (up.why[0] != '\0')
+		reason = up.why;
 	up.wsi = NULL;
 	up.open = 0;
 	up.closing = 0;
@@ -77,6 +83,7 @@ upstream_lost(const char *reason)
 	at = upstream_schedule();
 	if (was)
 		session_closed(reason, at);
+	up.why[0] = '\0';
 }
 
 /*
@@ -195,11 +202,30 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		}
 		break;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* in: the X509_STORE_CTX, len: OpenSSL's preverify result. */
+		if (len == 0 && in != NULL) {
+			int	 err = X509_STORE_CTX_get_error(in);
+
+			snprintf(up.tls_err, sizeof up.tls_err, "TLS: the server's "
+			    "certificate was refused: %s%s",
+			    X509_verify_cert_error_string(err),
+			    cfg.ca_file == NULL ? " (give its CA with --ca-file)" : "");
+		}
+		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (wsi != up.wsi)
 			break;
-		log_warn("cannot connect to %s:%d: %s", up.host, up.port,
-		    in != NULL ? (const char *)in : "unknown error");
+		if (up.tls_err[0] != '\0') {
+			log_warn("cannot connect to %s:%d: %s", up.host, up.port, up.tls_err);
+			snprintf(up.why, sizeof up.why, "%s", up.tls_err);
+		} else {
+			log_warn("cannot connect to %s:%d: %s", up.host, up.port,
+			    in != NULL ? (const char *)in : "unknown error");
+			snprintf(up.why, sizeof up.why, "connection failed: %.200s",
+			    in != NULL ? (const char *)in : "unknown error");
+		}
+		up.tls_err[0] = '\0';
 		upstream_lost("connection failed");
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
@@ -274,6 +300,7 @@ upstream_connect(void)
 	ci.ssl_connection = up.tls ? LCCSCF_USE_SSL : 0;
 	ci.pwsi = &up.wsi;
 	log_debug("connecting to %s:%d", up.host, up.port);
+	up.tls_err[0] = up.why[0] = '\0';
 	buf_reset(&up.out);
 	if (buf_reserve(&up.out, LWS_PRE) == -1)
 		fatalx("out of memory");
@@ -335,6 +362,17 @@ bad:
 	return -1;
 }
 
+/* libwebsockets' own error lines, in our log's format. */
+static void
+upstream_lws_log(int level, const char *line)
+{
+	size_t	 n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		n--;
+	log_warn("libwebsockets: %.*s", (int)n, line);
+}
+
 /* Create the lws context on our loop and start connecting. */
 int
 upstream_start(char **cause)
@@ -344,8 +382,11 @@ upstream_start(char **cause)
 
 	if (upstream_parse(cause) == -1)
 		return -1;
-	/* The libev plugin logs every watcher change at NOTICE. */
-	lws_set_log_level(LLL_ERR, NULL);
+	/*
+	 * The libev plugin logs every watcher change at NOTICE; errors go
+	 * through our log, one line each (lws never sees the token).
+	 */
+	lws_set_log_level(LLL_ERR, upstream_lws_log);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = upstream_protocols;
@@ -407,6 +448,8 @@ upstream_drop(const char *reason)
 	if (up.wsi == NULL)
 		return;
 	log_info("dropping upstream connection: %s", reason);
+	if (up.why[0] == '\0')
+		snprintf(up.why, sizeof up.why, "%s", reason);
 	up.closing = 1;
 	lws_callback_on_writable(up.wsi);
 }

@@ -24,14 +24,16 @@ enum {
 	Q_CONV_READ, Q_CONV_DEL, Q_CONV_MSGS_DEL, Q_UNREAD_TOTAL,
 	Q_OUT_ADD, Q_OUT_DEL, Q_OUT_LIST, Q_OUT_HAS,
 	Q_EV_ADD, Q_EV_LAST, Q_EV_SINCE,
+	Q_OBJ_PUT, Q_OBJ_GET, Q_OBJ_DEL, Q_OBJ_LIST, Q_OBJ_DEL_PREFIX,
+	Q_PEER_READ,
 	Q_STATS,
 	Q_COUNT
 };
 
 /* The message columns, in the order store_row_message reads them. */
 #define MSG_COLS "m.id, m.conv, m.from_id, m.to_id, m.msg_type, m.content, " \
-	"m.status, m.created_at, m.seq, m.edited_at"
-#define MSG_NCOLS 10
+	"m.status, m.created_at, m.seq, m.edited_at, m.extra"
+#define MSG_NCOLS 11
 
 /* Filters shared by both search statements: ?2 conv, ?3 sender, ?4/?5 time, ?6/?7 cursor. */
 #define SEARCH_FILTER \
@@ -47,9 +49,10 @@ static const char *const store_sql[Q_COUNT] = {
 	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m WHERE m.id = ?1",
 	[Q_MSG_INS] = "INSERT INTO messages(id, conv, from_id, to_id, msg_type, "
-	    "content, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	    "content, status, created_at, seq, edited_at, extra) "
+	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
 	[Q_MSG_UPD] = "UPDATE messages SET content = ?2, status = ?3, "
-	    "created_at = ?4, seq = ?5 WHERE id = ?1",
+	    "created_at = ?4, seq = ?5, edited_at = ?6, extra = ?7 WHERE id = ?1",
 	/* A message queued before we knew who we are gets our id now. */
 	[Q_MSG_STATUS] = "UPDATE messages SET status = ?2, "
 	    "from_id = CASE WHEN from_id = '' THEN coalesce((SELECT value "
@@ -74,11 +77,11 @@ static const char *const store_sql[Q_COUNT] = {
 	    "JOIN messages m ON m.rowid = f.rowid WHERE message_short MATCH ?1"
 	    SEARCH_FILTER,
 	[Q_CONV_LIST] = "SELECT c.conv, c.last_at, c.unread, c.pinned, c.muted, "
-	    "c.draft, " MSG_COLS " FROM conversations c LEFT JOIN messages m "
+	    "c.draft, c.peer_read_at, " MSG_COLS " FROM conversations c LEFT JOIN messages m "
 	    "ON m.id = c.last_id ORDER BY c.pinned DESC, c.last_at DESC, c.conv "
 	    "LIMIT ?1 OFFSET ?2",
 	[Q_CONV_GET] = "SELECT c.conv, c.last_at, c.unread, c.pinned, c.muted, "
-	    "c.draft, " MSG_COLS " FROM conversations c LEFT JOIN messages m "
+	    "c.draft, c.peer_read_at, " MSG_COLS " FROM conversations c LEFT JOIN messages m "
 	    "ON m.id = c.last_id WHERE c.conv = ?1",
 	[Q_CONV_PIN] = "INSERT INTO conversations(conv, pinned) VALUES (?1, ?2) "
 	    "ON CONFLICT(conv) DO UPDATE SET pinned = excluded.pinned",
@@ -108,6 +111,17 @@ static const char *const store_sql[Q_COUNT] = {
 	[Q_EV_ADD] = "INSERT INTO events(type, body, created_at) VALUES (?1, ?2, ?3)",
 	[Q_EV_LAST] = "SELECT coalesce(max(seq), 0) FROM events",
 	[Q_EV_SINCE] = "SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	[Q_OBJ_PUT] = "INSERT INTO objects(kind, id, body) VALUES (?1, ?2, ?3) "
+	    "ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body",
+	[Q_OBJ_GET] = "SELECT body FROM objects WHERE kind = ?1 AND id = ?2",
+	[Q_OBJ_DEL] = "DELETE FROM objects WHERE kind = ?1 AND id = ?2",
+	/* Ids under a prefix: "g1/" lists group g1's members. */
+	[Q_OBJ_LIST] = "SELECT body FROM objects WHERE kind = ?1 AND "
+	    "id >= ?2 AND id < ?2 || char(1114111) ORDER BY id",
+	[Q_OBJ_DEL_PREFIX] = "DELETE FROM objects WHERE kind = ?1 AND "
+	    "id >= ?2 AND id < ?2 || char(1114111)",
+	[Q_PEER_READ] = "UPDATE conversations SET peer_read_at = "
+	    "max(peer_read_at, ?2) WHERE conv = ?1",
 	[Q_STATS] = "SELECT (SELECT count(*) FROM messages), "
 	    "(SELECT count(*) FROM conversations), (SELECT count(*) FROM events), "
 	    "(SELECT count(*) FROM outbox), (SELECT min(created_at) FROM messages), "
@@ -201,6 +215,17 @@ static const char *const store_migrations[] = {
 	"    coalesce((SELECT value FROM kv WHERE key = 'self'), ''))"
 	"    WHERE conv = old.conv AND old.created_at > read_at;"
 	"END;",
+
+	/*
+	 * 3: the rest of the IM surface. Message extras (payload, mentions,
+	 * replyTo) as one JSON object; the peer's read mark for receipts; and
+	 * the server's relationship data (groups, members, friends, requests,
+	 * blacklist, profiles) cached as JSON objects by kind and id.
+	 */
+	"ALTER TABLE messages ADD COLUMN extra TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE conversations ADD COLUMN peer_read_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE objects(kind TEXT NOT NULL, id TEXT NOT NULL,"
+	"  body TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;",
 };
 #define STORE_VERSION ((int)(sizeof store_migrations / sizeof store_migrations[0]))
 
@@ -514,6 +539,14 @@ store_row_message_at(sqlite3_stmt *st, int c)
 	if (m != NULL && sqlite3_column_int64(st, c + 9) != 0)
 		json_object_set_new(m, "editedAt",
 		    json_integer(sqlite3_column_int64(st, c + 9)));
+	if (m != NULL && sqlite3_column_bytes(st, c + 10) > 0) {
+		json_t	*extra = json_loads((const char *)sqlite3_column_text(st,
+		    c + 10), 0, NULL);
+
+		if (json_is_object(extra))
+			json_object_update(m, extra);
+		json_decref(extra);
+	}
 	return m;
 }
 
@@ -537,21 +570,63 @@ store_int(json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* The message extras (payload, mentions, replyTo) as JSON text, "" if none. */
+static char *
+store_extra(json_t *msg)
+{
+	static const char *const keys[] = { "payload", "mentions", "replyTo" };
+	json_t	*e = json_object();
+	char	*text;
+	size_t	 i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		json_t	*v = json_object_get(msg, keys[i]);
+
+		if (v != NULL && !json_is_null(v))
+			json_object_set(e, keys[i], v);
+	}
+	text = json_object_size(e) == 0 ? strdup("") : json_dumps(e,
+	    JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(e);
+	return text;
+}
+
+static int	store_put_message_row(struct store *, const char *, json_t *,
+		    const char *, const char *, const char *, int64_t, int64_t,
+		    const char *);
+
 /* Insert or update a message. */
 int
 store_put_message(struct store *s, const char *conv, json_t *msg)
 {
-	sqlite3_stmt	*st;
 	const char	*id = store_str(msg, "id", NULL);
 	const char	*status = store_str(msg, "status", "SENT");
 	const char	*content = store_str(msg, "content", "");
 	int64_t		 seq = store_int(msg, "seq");
-	int		 rc, same;
+	int64_t		 edited = store_int(msg, "editedAt");
+	char		*extra = store_extra(msg);
+	int		 put;
 
-	if (id == NULL) {
+	if (id == NULL || extra == NULL) {
 		snprintf(s->err, sizeof s->err, "message without id");
+		free(extra);
 		return -1;
 	}
+	put = store_put_message_row(s, conv, msg, id, status, content, seq,
+	    edited, extra);
+	free(extra);
+	return put;
+}
+
+/* store_put_message, once the extras are serialised. */
+static int
+store_put_message_row(struct store *s, const char *conv, json_t *msg,
+    const char *id, const char *status, const char *content, int64_t seq,
+    int64_t edited, const char *extra)
+{
+	sqlite3_stmt	*st;
+	int		 rc, same;
+
 	if (store_write(s) == -1)
 		return -1;
 	st = store_q(s, Q_MSG_GET);
@@ -563,7 +638,9 @@ store_put_message(struct store *s, const char *conv, json_t *msg)
 		same = strcmp(ostatus, "REVOKED") == 0 ||
 		    (strcmp(ostatus, status) == 0 &&
 		    strcmp((const char *)sqlite3_column_text(st, 5), content) == 0 &&
-		    sqlite3_column_int64(st, 8) == seq);
+		    sqlite3_column_int64(st, 8) == seq &&
+		    sqlite3_column_int64(st, 9) == edited &&
+		    strcmp((const char *)sqlite3_column_text(st, 10), extra) == 0);
 		sqlite3_reset(st);
 		if (same)
 			return STORE_UNCHANGED;
@@ -573,6 +650,8 @@ store_put_message(struct store *s, const char *conv, json_t *msg)
 		store_bind_text(st, 3, status);
 		sqlite3_bind_int64(st, 4, store_int(msg, "createdAt"));
 		sqlite3_bind_int64(st, 5, seq);
+		sqlite3_bind_int64(st, 6, edited);
+		store_bind_text(st, 7, extra);
 		return store_exec(s, st, "updating message") == -1 ? -1 : STORE_UPDATED;
 	}
 	sqlite3_reset(st);
@@ -588,6 +667,8 @@ store_put_message(struct store *s, const char *conv, json_t *msg)
 	store_bind_text(st, 7, status);
 	sqlite3_bind_int64(st, 8, store_int(msg, "createdAt"));
 	sqlite3_bind_int64(st, 9, seq);
+	sqlite3_bind_int64(st, 10, edited);
+	store_bind_text(st, 11, extra);
 	return store_exec(s, st, "inserting message") == -1 ? -1 : STORE_INSERTED;
 }
 
@@ -856,14 +937,15 @@ fail:
 static json_t *
 store_row_conversation(sqlite3_stmt *st)
 {
-	return json_pack("{s:o,s:I,s:I,s:b,s:b,s:s,s:o}",
+	return json_pack("{s:o,s:I,s:I,s:b,s:b,s:s,s:I,s:o}",
 	    "conversation", store_conv_object((const char *)sqlite3_column_text(st, 0)),
 	    "lastAt", (json_int_t)sqlite3_column_int64(st, 1),
 	    "unread", (json_int_t)sqlite3_column_int64(st, 2),
 	    "pinned", sqlite3_column_int(st, 3),
 	    "muted", sqlite3_column_int(st, 4),
 	    "draft", (const char *)sqlite3_column_text(st, 5),
-	    "lastMessage", store_row_message_at(st, 6));
+	    "peerReadAt", (json_int_t)sqlite3_column_int64(st, 6),
+	    "lastMessage", store_row_message_at(st, 7));
 }
 
 /* List conversations: pinned first, then by last activity. */
@@ -1009,6 +1091,93 @@ store_outbox_has(struct store *s, const char *id)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW;
+}
+
+/* Cache a relationship object (kind "group", "member", ...) under id. */
+int
+store_obj_put(struct store *s, const char *kind, const char *id, json_t *body)
+{
+	sqlite3_stmt	*st;
+	char		*text;
+
+	if (store_write(s) == -1)
+		return -1;
+	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		snprintf(s->err, sizeof s->err, "cannot serialise %s %s", kind, id);
+		return -1;
+	}
+	st = store_q(s, Q_OBJ_PUT);
+	store_bind_text(st, 1, kind);
+	store_bind_text(st, 2, id);
+	sqlite3_bind_text(st, 3, text, -1, free);
+	return store_exec(s, st, "caching object");
+}
+
+/* A cached object, or NULL. */
+json_t *
+store_obj_get(struct store *s, const char *kind, const char *id)
+{
+	sqlite3_stmt	*st = store_q(s, Q_OBJ_GET);
+	json_t		*o = NULL;
+
+	store_bind_text(st, 1, kind);
+	store_bind_text(st, 2, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	sqlite3_reset(st);
+	return o;
+}
+
+/* Forget one object, or (prefix set) every object whose id starts with id. */
+int
+store_obj_del(struct store *s, const char *kind, const char *id, int prefix)
+{
+	sqlite3_stmt	*st;
+
+	if (store_write(s) == -1)
+		return -1;
+	st = store_q(s, prefix ? Q_OBJ_DEL_PREFIX : Q_OBJ_DEL);
+	store_bind_text(st, 1, kind);
+	store_bind_text(st, 2, id);
+	return store_exec(s, st, "forgetting object");
+}
+
+/* Every cached object of a kind whose id starts with prefix, by id. */
+json_t *
+store_obj_list(struct store *s, const char *kind, const char *prefix)
+{
+	sqlite3_stmt	*st = store_q(s, Q_OBJ_LIST);
+	json_t		*a = json_array(), *o;
+	int		 rc;
+
+	store_bind_text(st, 1, kind);
+	store_bind_text(st, 2, prefix);
+	while (a != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		if (o != NULL)
+			json_array_append_new(a, o);
+	}
+	if (a != NULL && rc != SQLITE_DONE) {
+		store_fail(s, "listing objects");
+		json_decref(a);
+		a = NULL;
+	}
+	sqlite3_reset(st);
+	return a;
+}
+
+/* Record that the peer has read a one-to-one conversation up to at (ms). */
+int
+store_peer_read(struct store *s, const char *conv, int64_t at)
+{
+	sqlite3_stmt	*st;
+
+	if (store_write(s) == -1)
+		return -1;
+	st = store_q(s, Q_PEER_READ);
+	store_bind_text(st, 1, conv);
+	sqlite3_bind_int64(st, 2, at);
+	return store_exec(s, st, "recording read receipt");
 }
 
 /* Counts and sizes for db.stats. */

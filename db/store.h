@@ -93,6 +93,20 @@ int64_t		 store_unread_total(struct store *);
 /* Delete one message from the cache. 0, or -1 (also if absent). */
 int		 store_delete_message(struct store *, const char *id);
 
+/*
+ * The relationship cache: JSON objects by kind ("group", "member",
+ * "friend", "request", "blacklist", "profile") and id. Members use ids
+ * "GROUP/USER" so a group's members share the prefix "GROUP/".
+ */
+int		 store_obj_put(struct store *, const char *kind, const char *id,
+		     json_t *body);
+json_t		*store_obj_get(struct store *, const char *kind, const char *id);
+int		 store_obj_del(struct store *, const char *kind, const char *id,
+		     int prefix);
+json_t		*store_obj_list(struct store *, const char *kind, const char *prefix);
+/* The peer read a one-to-one conversation up to at (a read receipt). 0 or -1. */
+int		 store_peer_read(struct store *, const char *conv, int64_t at);
+
 /* Counts and sizes: {messages, conversations, events, outbox, oldest, bytes, schema}. */
 json_t		*store_stats(struct store *);
 /* VACUUM. 0 or -1. */
