@@ -872,10 +872,18 @@ store_search(struct store *s, const char *q, const struct store_filter *flt,
 	buf_init(&expr);
 	buf_add(&expr, "\"", 1);
 	if (store_chars(q) < 3) {
-		char	 hex[64];
-		size_t	 qn = strlen(q) < 16 ? strlen(q) : 16;
+		char	 hex[64], bare[16];
+		size_t	 qn = 0;
 
-		qn = store_hex(hex, (const unsigned char *)q, qn);
+		/*
+		 * Pairs with white space are not indexed: look up the other
+		 * character; the instr() filter keeps only exact matches.
+		 */
+		for (p = q; *p != '\0' && qn < sizeof bare; p++) {
+			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+				bare[qn++] = *p;
+		}
+		qn = store_hex(hex, (const unsigned char *)bare, qn);
 		buf_add(&expr, hex, qn - 1);	/* without its space */
 	} else {
 		for (p = q; *p != '\0'; p++) {
