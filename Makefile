@@ -31,7 +31,8 @@ DB_SRCS		:= db/store.c
 DAEMON_SRCS	:= daemon/main.c daemon/upstream.c daemon/session.c \
 		   daemon/listener.c daemon/client.c daemon/dispatch.c \
 		   daemon/m_session.c daemon/m_message.c daemon/events.c \
-		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c
+		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c \
+		   daemon/m_social.c daemon/m_batch.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c
 LIB_SRCS	:= client-lib/imgw.c proto/buf.c proto/rpc.c proto/paths.c

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,8 +67,35 @@ client_lost(struct client *c, const char *why)
 	c->dead = 1;
 	ev_io_stop(loop, &c->rio);
 	ev_io_stop(loop, &c->wio);
-	close(c->fd);
+	if (c->fd != -1)
+		close(c->fd);
 	c->fd = -1;
+}
+
+/* Make a socketless client that collects answers for a batch. */
+struct client *
+client_create_internal(struct batch *b)
+{
+	struct client	*c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		fatalx("out of memory");
+	c->id = ++client_next_id;
+	c->fd = -1;
+	c->uid = getuid();
+	c->batch = b;
+	snprintf(c->name, sizeof c->name, "batch");
+	buf_init(&c->in);
+	buf_init(&c->out);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	return c;
+}
+
+/* Let go of an internal client: freed with the dead ones. */
+void
+client_release(struct client *c)
+{
+	c->dead = 1;
 }
 
 /* Find a live client by id (handlers that answer later keep ids, not pointers). */
@@ -102,6 +130,10 @@ client_check_out(struct client *c)
 void
 client_reply(struct client *c, uint32_t msgid, json_t *error, json_t *result)
 {
+	if (c->batch != NULL) {
+		batch_put(c, msgid, error, result);
+		return;
+	}
 	if (!c->dead && rpc_encode_response(&c->out, msgid, error,
 	    error != NULL ? NULL : result) == -1)
 		fatalx("out of memory");

@@ -85,6 +85,8 @@ void		 session_connecting(void);
 /* Whether frames can be sent (syncing or online). */
 int		 session_is_up(void);
 int64_t		 session_retry_at(void);
+/* Subscribe to (on) or leave a group's channel. */
+void		 session_join_group(const char *group, int on);
 /* Clean shutdown: DISCONNECT with a receipt, then daemon_stop(). */
 void		 session_shutdown(void);
 enum session_state session_state(void);
@@ -140,12 +142,18 @@ struct client {
 	char			 name[64];	/* from client.hello */
 	unsigned		 inflight;	/* requests answered later */
 	ev_tstamp		 stalled;	/* when output went over the soft limit */
+	struct batch		*batch;		/* set on a batch's internal client */
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(clients, client);
 extern struct clients	 clients;
 
 void		 client_create(int fd, uid_t, pid_t);
+/* A client with no socket whose answers go to a batch (m_batch.c). */
+struct client	*client_create_internal(struct batch *);
+void		 client_release(struct client *);
+void		 batch_put(struct client *, uint32_t msgid, json_t *error,
+		     json_t *result);
 void		 client_reply(struct client *, uint32_t msgid, json_t *error,
 		     json_t *result);
 /* Answer a request that dispatch left pending (DISPATCH_LATER). */
@@ -182,11 +190,27 @@ method_fn	 m_rpc_describe, m_rpc_ping, m_client_hello, m_client_list, m_session_
 		 m_events_subscribe, m_events_unsubscribe;
 method_fn	 m_message_send, m_message_history, m_message_revoke,
 		 m_message_get, m_message_search, m_message_delete,
-		 m_message_resend, m_message_cancel;
+		 m_message_resend, m_message_cancel, m_message_broadcast,
+		 m_message_forward, m_batch, m_friend_search, m_group_search,
+		 m_group_member_search;
 method_fn	 m_conversation_list, m_conversation_get, m_conversation_read,
 		 m_conversation_pin, m_conversation_mute, m_conversation_draft,
 		 m_conversation_delete, m_conversation_unread;
 method_fn	 m_db_stats, m_db_vacuum, m_db_check;
+/* m_social.c: groups, friends, blacklist, profiles: forwarded and cached. */
+int		 social_dispatch(struct client *, uint32_t msgid, const char *method,
+		     json_t *args, json_t **result, json_t **error);
+json_t		*social_methods(void);
+int		 social_has(const char *method);
+void		 social_event(json_t *body);
+void		 social_connected(void);
+/* Tell the server about a local conversation change (best effort). */
+void		 social_conversation_sync(const char *conv, const char *field,
+		     json_t *value);
+void		 social_read_sync(const char *conv, const char *upto);
+/* Arguments renamed for the server: user -> userId/peerId, group -> groupId... */
+json_t		*social_upstream_args(json_t *args, int conversation);
+
 /* Take a chat message from the server (m_message.c). */
 void		 message_received(json_t *msg);
 /* Is this a valid user or group id (1-64 of [A-Za-z0-9_.@-])? */

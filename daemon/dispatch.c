@@ -43,8 +43,13 @@ static const struct method methods[] = {
 	{ "events.subscribe", m_events_subscribe, "since?:int topics?:array",
 	    "receive events after seq since, of the given type prefixes" },
 	{ "events.unsubscribe", m_events_unsubscribe, "", "stop receiving events" },
-	{ "message.send", m_message_send, CONV " text:string id?:id",
-	    "send a text message (durably queued)" },
+	{ "message.send", m_message_send, CONV " text:string type?:string "
+	    "payload?:object mentions?:array replyTo?:id id?:id",
+	    "send a message (durably queued)" },
+	{ "message.broadcast", m_message_broadcast, "users:array text:string",
+	    "send the same text to many users" },
+	{ "message.forward", m_message_forward, "id:id " CONV,
+	    "send a copy of a cached message" },
 	{ "message.history", m_message_history,
 	    CONV " limit?:int before?:id after?:id order?:string",
 	    "a page of cached history" },
@@ -70,6 +75,14 @@ static const struct method methods[] = {
 	{ "conversation.delete", m_conversation_delete, CONV,
 	    "delete with its cached history" },
 	{ "conversation.unread", m_conversation_unread, "", "total unread" },
+	{ "friend.search", m_friend_search, "text:string",
+	    "friends by id, remark or nickname (cache)" },
+	{ "group.search", m_group_search, "text:string",
+	    "my groups by id or name (cache)" },
+	{ "group.member.search", m_group_member_search, "group:id text:string",
+	    "a group's members by id or nickname (cache)" },
+	{ "batch", m_batch, "calls:array",
+	    "run many calls in one round trip: [{method, params}]" },
 	{ "db.stats", m_db_stats, "", "cache statistics" },
 	{ "db.vacuum", m_db_vacuum, "", "compact the cache" },
 	{ "db.check", m_db_check, "", "check the cache's integrity" },
@@ -116,10 +129,20 @@ dispatch_methods(void)
 	json_t	*a = json_array();
 	size_t	 i;
 
+	json_t	*more, *e;
+
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
 		json_array_append_new(a, json_pack("{s:s,s:o,s:s}", "name",
 		    methods[i].name, "params", dispatch_params(methods[i].params),
 		    "summary", methods[i].summary));
+	more = social_methods();
+	json_array_foreach(more, i, e) {
+		json_array_append_new(a, json_pack("{s:O,s:o,s:O}", "name",
+		    json_object_get(e, "name"), "params", dispatch_params(
+		    json_string_value(json_object_get(e, "params"))), "summary",
+		    json_object_get(e, "summary")));
+	}
+	json_decref(more);
 	return a;
 }
 
@@ -138,7 +161,7 @@ dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 			break;
 		}
 	}
-	if (m == NULL) {
+	if (m == NULL && !social_has(method)) {
 		client_reply(c, msgid, rpc_error_new(RPC_E_NO_METHOD,
 		    "no method '%.64s' (rpc.describe lists them)", method), NULL);
 		return;
@@ -161,7 +184,10 @@ dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 		    "%u requests already wait for the server", c->inflight), NULL);
 		return;
 	}
-	r = m->fn(c, msgid, args, &result, &error);
+	if (m != NULL)
+		r = m->fn(c, msgid, args, &result, &error);
+	else
+		r = social_dispatch(c, msgid, method, args, &result, &error);
 	json_decref(args);
 	if (r == DISPATCH_LATER) {
 		c->inflight++;

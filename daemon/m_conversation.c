@@ -91,6 +91,8 @@ m_conversation_read(struct client *c, uint32_t msgid, json_t *args,
 		return 0;
 	conversation_answer(store_conversation_read(store, conv, upto), conv,
 	    result, error);
+	if (*error == NULL)
+		social_read_sync(conv, upto);
 	return 0;
 }
 
@@ -111,6 +113,8 @@ conversation_flag(json_t *args, const char *key, json_t **result, json_t **error
 	}
 	conversation_answer(store_conversation_set(store, conv, key, v), conv,
 	    result, error);
+	if (*error == NULL)
+		social_conversation_sync(conv, key, v);
 	return 0;
 }
 
@@ -145,6 +149,8 @@ m_conversation_draft(struct client *c, uint32_t msgid, json_t *args,
 	v = json_string(text);
 	conversation_answer(store_conversation_set(store, conv, "draft", v), conv,
 	    result, error);
+	if (*error == NULL)
+		social_conversation_sync(conv, "draft", v);
 	json_decref(v);
 	return 0;
 }

@@ -64,6 +64,22 @@ message_announce(int put, const char *id)
 	events_emit(type, json_pack("{s:o}", "message", m));
 }
 
+/* Copy the optional fields (UPSTREAM.md) of a server message into m. */
+static void
+message_extras(json_t *m, json_t *body)
+{
+	json_t	*v;
+
+	if (json_is_object(v = json_object_get(body, "payload")))
+		json_object_set(m, "payload", v);
+	if (json_is_array(v = json_object_get(body, "mentions")))
+		json_object_set(m, "mentions", v);
+	if (json_is_string(v = json_object_get(body, "replyTo")))
+		json_object_set(m, "replyTo", v);
+	if (json_is_integer(v = json_object_get(body, "editedAt")))
+		json_object_set(m, "editedAt", v);
+}
+
 /* Take a chat message object from the server (UPSTREAM.md), store it, announce it. */
 void
 message_received(json_t *body)
@@ -99,6 +115,7 @@ message_received(json_t *body)
 	    "seq", (json_int_t)seq);
 	if (m == NULL)
 		fatalx("out of memory");
+	message_extras(m, body);
 	put = store_put_message(store, conv, m);
 	json_decref(m);
 	if (put == -1) {
@@ -123,31 +140,140 @@ message_is_mine(json_t *m, const char *conv)
 	return *from == '\0' || (self_id != NULL && strcmp(from, self_id) == 0);
 }
 
+/* The message types of UPSTREAM.md. */
+static int
+message_type_ok(const char *t)
+{
+	static const char *const types[] = { "TEXT", "IMAGE", "FILE", "AUDIO",
+	    "VIDEO", "LOCATION", "CUSTOM", NULL };
+	int	 i;
+
+	for (i = 0; types[i] != NULL; i++) {
+		if (strcmp(t, types[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
- * message.send {user, text[, id]}: commit to the outbox, answer {id, status}.
- * A repeated id answers the stored message and sends nothing again.
+ * Queue one message to conv: stored as SENDING, committed to the outbox,
+ * announced. extras holds the optional payload, mentions and replyTo.
+ * Returns 0, or -1 with *error set.
+ */
+static int
+message_queue(const char *conv, const char *id, const char *type,
+    const char *text, json_t *extras, json_t **error)
+{
+	json_t	*m, *body;
+	char	*text_body;
+	int	 put;
+
+	m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:i}", "id", id,
+	    "from", self_id ? self_id : "", "to", conv + 2, "type", type,
+	    "content", text, "status", "SENDING", "createdAt",
+	    (json_int_t)now_ms(), "seq", 0);
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "appId", cfg.app_id,
+	    "messageId", id, "toId", conv + 2, "chatType",
+	    conv[0] == 'g' ? "GROUP" : "SINGLE", "msgType", type, "content", text);
+	if (m == NULL || body == NULL)
+		fatalx("out of memory");
+	if (extras != NULL) {
+		json_object_update(m, extras);
+		json_object_update(body, extras);
+	}
+	if ((text_body = json_dumps(body, JSON_COMPACT)) == NULL)
+		fatalx("out of memory");
+	json_decref(body);
+	put = store_put_message(store, conv, m);
+	json_decref(m);
+	if (put == -1 || outbox_add(id, "/app/chat.send", text_body) == -1) {
+		*error = rpc_error_new(RPC_E_INTERNAL, "cannot queue message: %s",
+		    store_error(store));
+		free(text_body);
+		return -1;
+	}
+	free(text_body);
+	message_announce(put, id);
+	return 0;
+}
+
+/* Read and check the optional extras of a send: payload, mentions, replyTo. */
+static int
+message_read_extras(json_t *args, json_t **extras, json_t **error)
+{
+	json_t		*p = json_object_get(args, "payload");
+	json_t		*mn = json_object_get(args, "mentions"), *u;
+	const char	*reply;
+	size_t		 i;
+	char		*dump;
+
+	*extras = json_object();
+	if (p != NULL && !json_is_null(p)) {
+		if (!json_is_object(p) || (dump = json_dumps(p, JSON_COMPACT)) == NULL) {
+			*error = rpc_error_new(RPC_E_BAD_PARAMS,
+			    "'payload' must be an object");
+			goto fail;
+		}
+		i = strlen(dump);
+		free(dump);
+		if (i > TEXT_MAX) {
+			*error = rpc_error_new(RPC_E_TOO_LARGE,
+			    "'payload' is over %d bytes", TEXT_MAX);
+			goto fail;
+		}
+		json_object_set(*extras, "payload", p);
+	}
+	if (mn != NULL && !json_is_null(mn)) {
+		if (!json_is_array(mn) || json_array_size(mn) > 500)
+			goto bad_mentions;
+		json_array_foreach(mn, i, u) {
+			if (!json_is_string(u) || (!valid_id(json_string_value(u)) &&
+			    strcmp(json_string_value(u), "@all") != 0))
+				goto bad_mentions;
+		}
+		json_object_set(*extras, "mentions", mn);
+	}
+	if (arg_string(args, "replyTo", 0, 128, &reply, error) == -1)
+		goto fail;
+	if (reply != NULL)
+		json_object_set_new(*extras, "replyTo", json_string(reply));
+	return 0;
+bad_mentions:
+	*error = rpc_error_new(RPC_E_BAD_PARAMS,
+	    "'mentions' is a list of user ids or [\"@all\"]");
+fail:
+	json_decref(*extras);
+	*extras = NULL;
+	return -1;
+}
+
+/*
+ * message.send {user|group, text, type?, payload?, mentions?, replyTo?, id?}:
+ * commit to the outbox, answer {id, status}. A repeated id answers the
+ * stored message and sends nothing again.
  */
 int
 m_message_send(struct client *c, uint32_t msgid, json_t *args, json_t **result,
     json_t **error)
 {
-	const char	*text, *given;
+	const char	*text, *given, *type;
 	char		 conv[CONV_MAX], id[65];
-	json_t		*m, *body;
-	char		*text_body;
-	int		 put;
+	json_t		*m, *extras = NULL;
 
 	if (arg_conversation(args, conv, sizeof conv, error) == -1 ||
 	    arg_string(args, "text", 1, TEXT_MAX, &text, error) == -1 ||
-	    arg_string(args, "id", 0, 64, &given, error) == -1)
+	    arg_string(args, "id", 0, 64, &given, error) == -1 ||
+	    arg_string(args, "type", 0, 16, &type, error) == -1)
 		return 0;
-	if (*text == '\0') {
-		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'text' is empty");
+	if (type == NULL)
+		type = "TEXT";
+	if (!message_type_ok(type)) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'type' is one of TEXT IMAGE "
+		    "FILE AUDIO VIDEO LOCATION CUSTOM");
 		return 0;
 	}
-	if (conv[0] == 'g') {
-		*error = rpc_error_new(RPC_E_BAD_PARAMS,
-		    "sending to groups is not supported yet");
+	if (*text == '\0' && strcmp(type, "TEXT") == 0) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'text' is empty");
 		return 0;
 	}
 	if (given != NULL) {
@@ -170,29 +296,83 @@ m_message_send(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 		}
 	} else
 		message_new_id(id);
+	if (message_read_extras(args, &extras, error) == -1)
+		return 0;
+	if (message_queue(conv, id, type, text, extras, error) == 0)
+		*result = json_pack("{s:s,s:s}", "id", id, "status", "SENDING");
+	json_decref(extras);
+	return 0;
+}
 
-	m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:i}", "id", id,
-	    "from", self_id ? self_id : "", "to", conv + 2, "type", "TEXT",
-	    "content", text, "status", "SENDING", "createdAt",
-	    (json_int_t)now_ms(), "seq", 0);
-	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "appId", cfg.app_id,
-	    "messageId", id, "toId", conv + 2, "chatType", "SINGLE",
-	    "msgType", "TEXT", "content", text);
-	if (m == NULL || body == NULL ||
-	    (text_body = json_dumps(body, JSON_COMPACT)) == NULL)
-		fatalx("out of memory");
-	json_decref(body);
-	put = store_put_message(store, conv, m);
-	json_decref(m);
-	if (put == -1 || outbox_add(id, "/app/chat.send", text_body) == -1) {
-		*error = rpc_error_new(RPC_E_INTERNAL, "cannot queue message: %s",
-		    store_error(store));
-		free(text_body);
+/* message.broadcast {users, text}: the same text to many users, one message each. */
+int
+m_message_broadcast(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	json_t		*users = json_object_get(args, "users"), *u, *ids;
+	const char	*text;
+	char		 conv[CONV_MAX], id[65];
+	size_t		 i;
+
+	if (arg_string(args, "text", 1, TEXT_MAX, &text, error) == -1)
+		return 0;
+	if (!json_is_array(users) || json_array_size(users) == 0 ||
+	    json_array_size(users) > 500) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "'users' is a list of 1 to 500 user ids");
 		return 0;
 	}
-	free(text_body);
-	message_announce(put, id);
-	*result = json_pack("{s:s,s:s}", "id", id, "status", "SENDING");
+	json_array_foreach(users, i, u) {
+		if (!json_is_string(u) || !valid_id(json_string_value(u))) {
+			*error = rpc_error_new(RPC_E_BAD_PARAMS,
+			    "'users' holds something that is not a user id");
+			return 0;
+		}
+	}
+	ids = json_array();
+	json_array_foreach(users, i, u) {
+		snprintf(conv, sizeof conv, "u:%s", json_string_value(u));
+		message_new_id(id);
+		if (message_queue(conv, id, "TEXT", text, NULL, error) == -1) {
+			json_decref(ids);
+			return 0;
+		}
+		json_array_append_new(ids, json_pack("{s:O,s:s}", "user", u, "id", id));
+	}
+	*result = json_pack("{s:o}", "messages", ids);
+	return 0;
+}
+
+/* message.forward {id, user|group}: send a copy of a cached message. */
+int
+m_message_forward(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	const char	*src;
+	char		 conv[CONV_MAX], id[65];
+	json_t		*m, *extras;
+
+	if (arg_string(args, "id", 1, 128, &src, error) == -1 ||
+	    arg_conversation(args, conv, sizeof conv, error) == -1)
+		return 0;
+	if ((m = store_get_message(store, src)) == NULL) {
+		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", src);
+		return 0;
+	}
+	if (strcmp(json_string_value(json_object_get(m, "status")), "REVOKED") == 0) {
+		*error = rpc_error_new(RPC_E_CONFLICT, "message %s was revoked", src);
+		json_decref(m);
+		return 0;
+	}
+	extras = json_object();
+	if (json_object_get(m, "payload") != NULL)
+		json_object_set(extras, "payload", json_object_get(m, "payload"));
+	message_new_id(id);
+	if (message_queue(conv, id, json_string_value(json_object_get(m, "type")),
+	    json_string_value(json_object_get(m, "content")), extras, error) == 0)
+		*result = json_pack("{s:s,s:s}", "id", id, "status", "SENDING");
+	json_decref(extras);
+	json_decref(m);
 	return 0;
 }
 
@@ -340,7 +520,9 @@ m_message_resend(struct client *c, uint32_t msgid, json_t *args,
 		return 0;
 	}
 	body = json_pack("{s:s,s:s,s:O,s:s,s:O,s:O}", "appId", cfg.app_id,
-	    "messageId", id, "toId", json_object_get(m, "to"), "chatType", "SINGLE",
+	    "messageId", id, "toId", json_object_get(m, "to"), "chatType",
+	    json_object_get(json_object_get(m, "conversation"), "group") != NULL ?
+	    "GROUP" : "SINGLE",
 	    "msgType", json_object_get(m, "type"), "content",
 	    json_object_get(m, "content"));
 	if (body == NULL || (text = json_dumps(body, JSON_COMPACT)) == NULL)

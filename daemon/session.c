@@ -204,6 +204,26 @@ session_subscribe(const char *id, const char *dest)
 static void	session_sync(void);
 static void	session_heartbeat(const char *);
 
+/* Subscribe to a group's channel (/topic/group/{id}), once per connection. */
+void
+session_join_group(const char *group, int on)
+{
+	struct stomp_frame	 f;
+	char			 id[96], dest[96];
+
+	if (!session_is_up())
+		return;
+	snprintf(id, sizeof id, "grp-%s", group);
+	snprintf(dest, sizeof dest, "/topic/group/%s", group);
+	if (on) {
+		session_subscribe(id, dest);
+		return;
+	}
+	stomp_frame_init(&f, STOMP_UNSUBSCRIBE);
+	stomp_frame_add(&f, "id", id);
+	session_write(&f);
+}
+
 /* Handle a sync reply: advance the cursor, fetch the next page if any. */
 static void
 session_sync_reply(void *arg, int code, const char *message, json_t *data)
@@ -342,7 +362,12 @@ session_message(const struct stomp_frame *f)
 	if (dest != NULL && (strcmp(dest, "/user/queue/messages") == 0 ||
 	    strncmp(dest, "/topic/group/", 13) == 0))
 		message_received(body);
-	else
+	else if (dest != NULL && strcmp(dest, "/user/queue/events") == 0) {
+		social_event(body);
+		if (json_integer_value(json_object_get(body, "seq")) > 0)
+			session_saw_seq(json_integer_value(json_object_get(body,
+			    "seq")));
+	} else
 		log_debug("ignoring MESSAGE on %s", dest ? dest : "(none)");
 	json_decref(body);
 }
@@ -362,6 +387,7 @@ session_frame(const struct stomp_frame *f)
 		session_subscribe("sub-1", "/user/queue/messages");
 		session_subscribe("sub-2", "/user/queue/replies");
 		session_subscribe("sub-3", "/user/queue/events");
+		social_connected();
 		session_set_state(SESSION_SYNCING, "");
 		upstream_reset_backoff();
 		ss.synced = 0;
