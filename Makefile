@@ -28,7 +28,7 @@ LIBS	= $(PKG_LIBS) -lev
 
 PROTO_SRCS	:= proto/buf.c proto/stomp.c proto/rpc.c proto/log.c proto/paths.c
 DB_SRCS		:= db/store.c
-DAEMON_SRCS	:= daemon/main.c daemon/upstream.c daemon/session.c \
+DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c \
 		   daemon/listener.c daemon/client.c daemon/dispatch.c \
 		   daemon/m_session.c daemon/m_message.c daemon/events.c \
 		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c \

@@ -370,6 +370,24 @@ client_reap(void)
 	}
 }
 
+/*
+ * The daemon is stopping: every connected client gets a "shutdown" event,
+ * written now (best effort, without blocking).
+ */
+void
+client_say_shutdown(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead || c->fd == -1)
+			continue;
+		if (rpc_encode_notify(&c->out, "event", json_pack("[{s:s}]",
+		    "type", "shutdown")) == 0)
+			client_write_one(c);
+	}
+}
+
 /* Drop every client (shutdown). */
 void
 client_close_all(void)

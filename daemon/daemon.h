@@ -7,6 +7,7 @@
 #define IMGWD_DAEMON_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/queue.h>
 #include <sys/types.h>
 
@@ -18,6 +19,10 @@
 struct store;
 
 struct config {
+	const char	*account;	/* names the default file, socket, db */
+	const char	*config_path;	/* the file read, if any */
+	const char	*log_file;	/* NULL: stderr */
+	int		 log_level;	/* enum log_level */
 	const char	*upstream;	/* ws:// or wss:// URL of /ws/im */
 	const char	*token_file;
 	char		*token;		/* never logged, never on argv */
@@ -40,6 +45,14 @@ struct config {
 	gid_t		 allow_gid;	/* a group admitted to the socket */
 	int		 has_allow_gid;
 };
+
+/* config.c */
+void		 config_load(int argc, char **argv);
+void		 config_usage(FILE *);
+const char	*config_name(int ch);
+int		 config_finish(char *err, size_t len);
+int		 config_check(void);
+int		 read_token(char **out, char **cause);
 
 /* main.c */
 extern struct ev_loop	*loop;
@@ -123,6 +136,8 @@ int64_t		 events_head(void);
 
 /* listener.c: the Unix socket. */
 int		 listener_open(const char *path, char **cause);
+/* Serve a listening socket inherited from systemd (fd). Returns 0 or -1. */
+int		 listener_adopt(int fd, char **cause);
 void		 listener_close(void);
 
 /* client.c: one local client. */
@@ -167,6 +182,8 @@ int		 client_congested(struct client *);
 void		 client_flush_all(void);
 void		 client_reap(void);
 void		 client_close_all(void);
+/* Tell every client the daemon is stopping (a "shutdown" event). */
+void		 client_say_shutdown(void);
 
 /* dispatch.c: the method table. */
 #define DISPATCH_LATER	1	/* the handler answers later with client_reply */

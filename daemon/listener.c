@@ -188,6 +188,39 @@ fail:
 	return -1;
 }
 
+/*
+ * Serve a listening socket someone else made (systemd socket activation):
+ * it is theirs, so it is neither chmod-ed nor removed on exit.
+ */
+int
+listener_adopt(int fd, char **cause)
+{
+	int		 type;
+	socklen_t	 len = sizeof type;
+	struct sockaddr_un sun;
+	socklen_t	 slen = sizeof sun;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM || getsockname(fd, (struct sockaddr *)&sun,
+	    &slen) == -1 || sun.sun_family != AF_UNIX) {
+		if (asprintf(cause, "the socket passed by systemd (fd %d) is not "
+		    "a Unix stream socket", fd) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		if (asprintf(cause, "fd %d: %s", fd, strerror(errno)) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	listen_fd = fd;
+	listen_path = NULL;
+	ev_io_init(&listen_io, listener_accept_cb, fd, EV_READ);
+	ev_io_start(loop, &listen_io);
+	return 0;
+}
+
 /* Stop listening and remove the socket. */
 void
 listener_close(void)
@@ -197,7 +230,8 @@ listener_close(void)
 	ev_io_stop(loop, &listen_io);
 	close(listen_fd);
 	listen_fd = -1;
-	unlink(listen_path);
+	if (listen_path != NULL)
+		unlink(listen_path);
 	free(listen_path);
 	listen_path = NULL;
 }

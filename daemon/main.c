@@ -1,16 +1,18 @@
 /*
- * imgwd: arguments, configuration, signals and the event loop. Owns the
- * process-wide state (loop, store, configuration, own user id); protocol work
+ * imgwd: start-up, signals and the event loop. Owns the process-wide state
+ * (loop, store, own user id); configuration is config.c's, protocol work
  * lives in the other daemon/ files.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,8 +20,6 @@
 #include "log.h"
 #include "paths.h"
 #include "store.h"
-
-#define TOKEN_MAX	4096
 
 struct ev_loop	*loop;
 struct store	*store;
@@ -31,114 +31,7 @@ static ev_prepare	 turn_end;
 static ev_stat		 token_watch;
 static ev_timer		 retention;
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-"usage: imgwd --upstream URL [--token-file FILE] [--socket PATH] [--db FILE]\n"
-"             [--app-id ID] [--user ID] [--ca-file FILE] [--heartbeat CX,CY]\n"
-"             [--ping-interval S] [--ping-timeout S] [--backoff-max S]\n"
-"             [--stomp-host HOST] [--stomp-login] [--retain-days N]\n"
-"             [--retain-count N] [--client-stall S] [--allow-uid UID]\n"
-"             [--allow-group GID] [-v] [--help]\n"
-"\n"
-"imgwd keeps one authenticated session to a XuqmGroup IM server (STOMP 1.2\n"
-"over WebSocket), caches everything in SQLite and serves local programs over\n"
-"MessagePack-RPC on a Unix socket. It runs in the foreground; logs go to\n"
-"stderr.\n"
-"\n"
-"  --upstream URL     ws://HOST:PORT/ws/im or wss://HOST/ws/im\n"
-"  --token-file FILE  file holding the user's token (userSig); otherwise the\n"
-"                     IMGW_TOKEN environment variable. Tokens are never\n"
-"                     accepted on the command line and never logged.\n"
-"                     A change to the file (or SIGHUP) is picked up; after\n"
-"                     the server refused a token, it reconnects at once.\n"
-"  --socket PATH      the local socket (default: $IMGW_SOCKET, else\n"
-"                     $XDG_RUNTIME_DIR/imgw/imgwd.sock, else\n"
-"                     /tmp/imgw-UID/imgwd.sock); its directory is made 0700\n"
-"  --db FILE          the SQLite cache (default: imgw.db beside the socket)\n"
-"  --app-id ID        the tenant's appId sent in every body (default\n"
-"                     ak_demo_chat)\n"
-"  --user ID          own user id (default: learnt from the server)\n"
-"  --ca-file FILE     CA certificates to verify a wss:// server with\n"
-"                     (default: the system's; verification is always on)\n"
-"  --heartbeat CX,CY  STOMP heart-beat offered in CONNECT, in ms: send at\n"
-"                     least every CX, want the server every CY (default\n"
-"                     0,0 as the vendor documents; a silent server is\n"
-"                     still caught by the WebSocket ping watchdog)\n"
-"  --ping-interval S  ping a server that was silent for S seconds (15)\n"
-"  --ping-timeout S   drop a server silent for S seconds (45)\n"
-"  --backoff-max S    longest wait between reconnect attempts (30)\n"
-"  --stomp-host HOST  CONNECT host header (default: the URL's host)\n"
-"  --stomp-login      also send login (own id) and passcode (the token)\n"
-"  --retain-days N    forget cached messages older than N days (hourly)\n"
-"  --retain-count N   keep at most N cached messages per conversation\n"
-"  --client-stall S   drop a subscriber that stops reading for S seconds,\n"
-"                     after a 'lagged' event saying where to resume (30)\n"
-"  --allow-uid UID    also serve this user id (repeatable; default: only\n"
-"                     our own uid and root)\n"
-"  --allow-group GID  also serve peers whose primary group is GID\n"
-"  -v, --verbose      log debugging detail (never tokens)\n");
-}
-
-/* Read the token from the file or the environment; 0, or -1 with a message. */
-static int
-read_token(char **out, char **cause)
-{
-	char		 buf[TOKEN_MAX + 2];
-	const char	*env;
-	struct stat	 sb;
-	size_t		 n;
-	int		 fd;
-
-	*out = NULL;
-	if (cfg.token_file == NULL) {
-		if ((env = getenv("IMGW_TOKEN")) == NULL || *env == '\0') {
-			*cause = strdup("no token: give --token-file FILE or set IMGW_TOKEN");
-			return -1;
-		}
-		*out = strdup(env);
-		/*
-		 * unsetenv alone leaves the bytes in the original environment
-		 * block, which /proc/PID/environ shows: wipe them first.
-		 */
-		explicit_bzero((char *)env, strlen(env));
-		unsetenv("IMGW_TOKEN");
-		return 0;
-	}
-	if ((fd = open(cfg.token_file, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (asprintf(cause, "%s: %s", cfg.token_file, strerror(errno)) == -1)
-			*cause = NULL;
-		return -1;
-	}
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0)
-		log_warn("%s is readable by others; chmod 600 it", cfg.token_file);
-	n = 0;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
-
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (n == sizeof buf - 1)
-			break;
-	}
-	close(fd);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-	    buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	if (n == 0 || n > TOKEN_MAX || strpbrk(buf, " \t\r\n") != NULL) {
-		if (asprintf(cause, "%s: not a token (empty, too long or "
-		    "several lines)", cfg.token_file) == -1)
-			*cause = NULL;
-		explicit_bzero(buf, sizeof buf);
-		return -1;
-	}
-	*out = strdup(buf);
-	explicit_bzero(buf, sizeof buf);
-	return 0;
-}
+static int	open_log(void);
 
 /* Re-read the token; keeps the old one on failure. Returns 0 or -1. */
 int
@@ -246,41 +139,11 @@ retention_cb(struct ev_loop *l, ev_timer *w, int revents)
 		log_info("retention: forgot %lld old messages", (long long)n);
 }
 
-/* Parse "CX,CY" heart-beat milliseconds. */
-static int
-parse_heartbeat(const char *s)
-{
-	char	*end;
-	long	 cx, cy;
-
-	cx = strtol(s, &end, 10);
-	if (*end != ',' || cx < 0 || cx > 3600000)
-		return -1;
-	cy = strtol(end + 1, &end, 10);
-	if (*end != '\0' || cy < 0 || cy > 3600000)
-		return -1;
-	cfg.hb_cx = (int)cx;
-	cfg.hb_cy = (int)cy;
-	return 0;
-}
-
-/* Parse a positive number of seconds. */
-static int
-parse_seconds(const char *s, double *out)
-{
-	char	*end;
-	double	 v = strtod(s, &end);
-
-	if (*end != '\0' || !(v >= 0.05 && v <= 86400))
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static void
 sig_hup_cb(struct ev_loop *l, ev_signal *w, int revents)
 {
-	log_info("SIGHUP: reloading token and reconnecting");
+	open_log();
+	log_info("SIGHUP: log reopened; reloading token and reconnecting");
 	if (daemon_reload_token() == 0)
 		upstream_kick();
 }
@@ -311,158 +174,88 @@ lock_db(const char *db, char **cause)
 	return 0;
 }
 
-/* Make the socket's directory path for the default database location. */
-static char *
-default_db(const char *sock)
+/*
+ * Tell systemd we are ready (sd_notify without libsystemd): one datagram to
+ * $NOTIFY_SOCKET, a path or, with a leading '@', an abstract name.
+ */
+static void
+notify_ready(void)
 {
-	const char	*slash = strrchr(sock, '/');
-	char		*p;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+	int			 fd;
 
-	if (slash == NULL)
-		return strdup("imgw.db");
-	if (asprintf(&p, "%.*s/imgw.db", (int)(slash - sock), sock) == -1)
-		return NULL;
-	return p;
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof sun.sun_path)
+		return;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sun, len) == -1)
+		log_warn("sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+/*
+ * The listening socket systemd passed us (socket activation: LISTEN_PID is
+ * us and LISTEN_FDS is 1, the socket being fd 3), or -1.
+ */
+static int
+inherited_socket(void)
+{
+	const char	*pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != (long)getpid())
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (strcmp(fds, "1") != 0) {
+		log_warn("systemd passed %s sockets; using the first", fds);
+		if (strtol(fds, NULL, 10) < 1)
+			return -1;
+	}
+	return 3;
+}
+
+/* Point stderr at the log file (at start and on SIGHUP, for rotation). */
+static int
+open_log(void)
+{
+	int	 fd;
+
+	if (cfg.log_file == NULL)
+		return 0;
+	fd = open(cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_error("%s: %s", cfg.log_file, strerror(errno));
+		return -1;
+	}
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "upstream", required_argument, NULL, 'u' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "app-id", required_argument, NULL, 'a' },
-		{ "user", required_argument, NULL, 'U' },
-		{ "ca-file", required_argument, NULL, 'c' },
-		{ "heartbeat", required_argument, NULL, 'H' },
-		{ "ping-interval", required_argument, NULL, 'P' },
-		{ "ping-timeout", required_argument, NULL, 'T' },
-		{ "backoff-max", required_argument, NULL, 'B' },
-		{ "stomp-host", required_argument, NULL, 'O' },
-		{ "stomp-login", no_argument, NULL, 'L' },
-		{ "retain-days", required_argument, NULL, 'D' },
-		{ "retain-count", required_argument, NULL, 'C' },
-		{ "client-stall", required_argument, NULL, 'W' },
-		{ "allow-uid", required_argument, NULL, 'X' },
-		{ "allow-group", required_argument, NULL, 'G' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static char	 sockbuf[256];
-	char		*cause = NULL, *db_default = NULL, *s;
-	int		 ch, verbose = 0;
+	char	*cause = NULL, *s;
+	int	 fd;
 
-	cfg.app_id = "ak_demo_chat";
-	cfg.ping_interval = 15;
-	cfg.ping_timeout = 45;
-	cfg.backoff_max = 30;
-	cfg.client_stall = 30;
-	while ((ch = getopt_long(argc, argv, "u:t:s:d:a:U:c:vh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'u': cfg.upstream = optarg; break;
-		case 't': cfg.token_file = optarg; break;
-		case 's': cfg.socket_path = optarg; break;
-		case 'd': cfg.db_path = optarg; break;
-		case 'a': cfg.app_id = optarg; break;
-		case 'U': cfg.user = optarg; break;
-		case 'c': cfg.ca_file = optarg; break;
-		case 'H':
-			if (parse_heartbeat(optarg) == -1) {
-				fprintf(stderr, "imgwd: --heartbeat wants CX,CY in ms\n");
-				return 2;
-			}
-			break;
-		case 'P':
-		case 'T':
-		case 'B':
-		case 'W':
-			if (parse_seconds(optarg, ch == 'P' ? &cfg.ping_interval :
-			    ch == 'T' ? &cfg.ping_timeout : ch == 'B' ?
-			    &cfg.backoff_max : &cfg.client_stall) == -1) {
-				fprintf(stderr, "imgwd: %s wants seconds (0.05 to 86400)\n",
-				    ch == 'P' ? "--ping-interval" : ch == 'T' ?
-				    "--ping-timeout" : ch == 'B' ? "--backoff-max" :
-				    "--client-stall");
-				return 2;
-			}
-			break;
-		case 'X':
-		case 'G': {
-			char		*end;
-			unsigned long	 v = strtoul(optarg, &end, 10);
-
-			if (*end != '\0' || *optarg == '\0' || v > 0x7fffffffUL ||
-			    (ch == 'X' && cfg.nallow_uid == 16)) {
-				fprintf(stderr, "imgwd: %s wants a numeric id (at most "
-				    "16 uids)\n", ch == 'X' ? "--allow-uid" : "--allow-group");
-				return 2;
-			}
-			if (ch == 'X')
-				cfg.allow_uid[cfg.nallow_uid++] = (uid_t)v;
-			else {
-				cfg.allow_gid = (gid_t)v;
-				cfg.has_allow_gid = 1;
-			}
-			break;
-		}
-		case 'O': cfg.stomp_host = optarg; break;
-		case 'L': cfg.stomp_login = 1; break;
-		case 'D':
-		case 'C': {
-			char	*end;
-			long	 v = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || v < 1 || v > 100000000) {
-				fprintf(stderr, "imgwd: --retain-%s wants a positive number\n",
-				    ch == 'D' ? "days" : "count");
-				return 2;
-			}
-			*(ch == 'D' ? &cfg.retain_days : &cfg.retain_count) = (int)v;
-			break;
-		}
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		/* Not echoed: it may well be a token. */
-		fprintf(stderr, "imgwd: unexpected argument (tokens are never "
-		    "taken on the command line; use --token-file)\n");
-		usage(stderr);
-		return 2;
-	}
-	if (cfg.upstream == NULL) {
-		fprintf(stderr, "imgwd: --upstream URL is required\n");
-		usage(stderr);
-		return 2;
-	}
-	if (cfg.ping_timeout <= cfg.ping_interval) {
-		fprintf(stderr, "imgwd: --ping-timeout must exceed --ping-interval\n");
-		return 2;
-	}
-	if (!valid_id(cfg.app_id) || (cfg.user != NULL && !valid_id(cfg.user))) {
-		fprintf(stderr, "imgwd: ids are 1-64 characters of A-Z a-z 0-9 _ . @ -\n");
-		return 2;
-	}
-	log_open("imgwd", verbose ? LOG_DEBUG : LOG_INFO);
+	config_load(argc, argv);
+	log_open("imgwd", cfg.log_level);
 	/* The cache holds private messages: files we create are ours only. */
 	umask(077);
+	if (open_log() == -1)
+		return 1;
 	if (read_token(&cfg.token, &cause) == -1)
 		fatalx("%s", cause ? cause : "cannot read token");
-	if (cfg.socket_path == NULL) {
-		if (paths_socket(sockbuf, sizeof sockbuf) == -1)
-			fatalx("default socket path too long");
-		cfg.socket_path = sockbuf;
-	}
-	if (cfg.db_path == NULL) {
-		if ((db_default = default_db(cfg.socket_path)) == NULL)
-			fatalx("out of memory");
-		cfg.db_path = db_default;
-	}
 
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
@@ -475,7 +268,10 @@ main(int argc, char **argv)
 		daemon_set_self(cfg.user);
 	else if ((s = store_get_kv(store, "self")) != NULL)
 		self_id = s;
-	if (listener_open(cfg.socket_path, &cause) == -1)
+	if ((fd = inherited_socket()) != -1) {
+		if (listener_adopt(fd, &cause) == -1)
+			fatalx("%s", cause);
+	} else if (listener_open(cfg.socket_path, &cause) == -1)
 		fatalx("%s", cause);
 	if (upstream_start(&cause) == -1)
 		fatalx("%s", cause);
@@ -497,11 +293,14 @@ main(int argc, char **argv)
 		ev_stat_start(loop, &token_watch);
 	}
 
-	log_info("serving %s, upstream %s", cfg.socket_path, cfg.upstream);
+	log_info("serving %s, upstream %s", fd != -1 ? "the socket from systemd" :
+	    cfg.socket_path, cfg.upstream);
+	notify_ready();
 	ev_run(loop, 0);
 
 	/* The lws context is destroyed here, outside any lws callback. */
 	upstream_stop();
+	client_say_shutdown();
 	client_close_all();
 	listener_close();
 	store_close(store);
@@ -509,7 +308,6 @@ main(int argc, char **argv)
 		explicit_bzero(cfg.token, strlen(cfg.token));
 	free(cfg.token);
 	free(self_id);
-	free(db_default);
 	log_info("stopped");
 	return 0;
 }
