@@ -25,7 +25,7 @@ usage(FILE *f)
 	if (imgw_default_socket(sock, sizeof sock) == -1)
 		snprintf(sock, sizeof sock, "(too long)");
 	fprintf(f,
-"usage: imgw [-s SOCKET] [--json] [-t MS] COMMAND [ARGS]\n"
+"usage: imgw [-s SOCKET | -a ACCOUNT] [--json] [-t MS] COMMAND [ARGS]\n"
 "\n"
 "Talk to imgwd, the local XuqmGroup IM gateway.\n"
 "\n"
@@ -57,6 +57,7 @@ usage(FILE *f)
 "\n"
 "options:\n"
 "  -s, --socket PATH   the daemon's socket (default %s)\n"
+"  -a, --account NAME  the daemon of account NAME (imgwd --account NAME)\n"
 "  -j, --json          print JSON instead of text (one object per line)\n"
 "  -t, --timeout MS    how long to wait for an answer (default 10000)\n"
 "  -h, --help          this text\n", sock);
@@ -536,6 +537,7 @@ command_index(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0 ||
+		    strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--account") == 0 ||
 		    strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--timeout") == 0)
 			i++;
 		else if (argv[i][0] != '-')
@@ -558,6 +560,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "account", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "limit", required_argument, NULL, 'n' },
@@ -574,7 +577,7 @@ main(int argc, char **argv)
 	long		 limit = 20;
 	long long	 since = -1;
 	int		 ch, rc, domain_at, method_argc = 0;
-	char		**method_argv = NULL, method[160] = "";
+	char		**method_argv = NULL, method[160] = "", acctbuf[256];
 
 	signal(SIGPIPE, SIG_IGN);
 	/* imgw [global options] DOMAIN VERB --NAME VALUE...: named arguments. */
@@ -597,9 +600,16 @@ main(int argc, char **argv)
 		}
 		argc = domain_at;
 	}
-	while ((ch = getopt_long(argc, argv, "s:jt:n:b:S:i:u:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:a:jt:n:b:S:i:u:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
+		case 'a':
+			if (imgw_account_socket(optarg, acctbuf, sizeof acctbuf) == -1) {
+				fprintf(stderr, "imgw: bad account name '%s'\n", optarg);
+				return 2;
+			}
+			sock = acctbuf;
+			break;
 		case 'j': json_out = 1; break;
 		case 't':
 			timeout_ms = (int)strtol(optarg, &end, 10);

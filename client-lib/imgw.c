@@ -75,6 +75,18 @@ imgw_default_socket(char *buf, size_t len)
 	return paths_socket(buf, len);
 }
 
+/* Write an account's socket path. */
+int
+imgw_account_socket(const char *name, char *buf, size_t len)
+{
+	size_t	 n = name != NULL ? strlen(name) : 0;
+
+	if (n == 0 || n > 64 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.@-") != n || name[0] == '.')
+		return -1;
+	return paths_socket_for(strcmp(name, "imgwd") == 0 ? NULL : name, buf, len);
+}
+
 /* Connect to the daemon. */
 struct imgw *
 imgw_connect(const char *path, char *err, size_t errlen)

@@ -132,6 +132,12 @@ IMGW_API void		 imgw_free(void *);
  */
 IMGW_API int		 imgw_default_socket(char *buf, size_t len);
 
+/*
+ * Write the socket path of account name (as imgwd --account name chooses
+ * it) into buf. Returns 0, or -1 for a bad name or a path over len bytes.
+ */
+IMGW_API int		 imgw_account_socket(const char *name, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

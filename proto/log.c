@@ -1,6 +1,7 @@
 /*
- * log: one line per event on stderr, with time and program name. Formatting
- * only; what is safe to log is the caller's responsibility (never a token).
+ * log: one line per event on stderr, key=value fields (time, level, prog,
+ * msg). Formatting only; what is safe to log is the caller's responsibility
+ * (never a token, never message content above debug).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,21 +29,38 @@ log_enabled(enum log_level level)
 	return level <= log_level;
 }
 
+/*
+ * One line, key=value fields: time (UTC, ms), level, prog, then msg quoted
+ * with \" \\ and \n escaped, so every event is exactly one parseable line.
+ */
 static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
 	struct timeval	 tv;
 	struct tm	 tm;
-	char		 ts[32];
+	char		 ts[32], text[2048], line[4200], *o = line;
+	const char	*p;
 
 	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof ts, "%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ld %s[%s] ", ts, (long)tv.tv_usec / 1000,
-	    log_name, names[level]);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	vsnprintf(text, sizeof text, fmt, ap);
+	o += snprintf(line, sizeof line, "time=%s.%03ldZ level=%s prog=%s msg=\"",
+	    ts, (long)tv.tv_usec / 1000, names[level], log_name);
+	for (p = text; *p != '\0' && o < line + sizeof line - 4; p++) {
+		if (*p == '"' || *p == '\\') {
+			*o++ = '\\';
+			*o++ = *p;
+		} else if (*p == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else
+			*o++ = *p;
+	}
+	*o++ = '"';
+	*o++ = '\n';
+	fwrite(line, 1, (size_t)(o - line), stderr);
 }
 
 /* Print one diagnostic line if the level is enabled. */
