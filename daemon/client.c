@@ -224,6 +224,17 @@ client_watch_cb(struct ev_loop *l, ev_timer *w, int revents)
 		ev_timer_stop(l, w);
 }
 
+/* Queue an already encoded message. */
+void
+client_send_raw(struct client *c, const void *p, size_t n)
+{
+	if (c->dead)
+		return;
+	if (buf_add(&c->out, p, n) == -1)
+		fatalx("out of memory");
+	client_check_out(c);
+}
+
 /* Queue a notification; takes ownership of params. */
 void
 client_notify(struct client *c, const char *method, json_t *params)

@@ -133,6 +133,7 @@ void		 outbox_receipt(const char *receipt_id);
 int64_t		 events_emit(const char *type, json_t *body);
 void		 events_pump(void);
 int64_t		 events_head(void);
+void		 events_forget(void);
 
 /* listener.c: the Unix socket. */
 int		 listener_open(const char *path, char **cause);
@@ -178,6 +179,8 @@ int		 client_wants(struct client *, json_t *event);
 json_t		*client_describe(struct client *);
 struct client	*client_find(uint64_t id);
 void		 client_notify(struct client *, const char *method, json_t *params);
+/* Queue bytes already encoded as a message. */
+void		 client_send_raw(struct client *, const void *, size_t);
 int		 client_congested(struct client *);
 void		 client_flush_all(void);
 void		 client_reap(void);

@@ -3,14 +3,30 @@
  * store before any client sees it; each subscribed client has a cursor into
  * the log, so replay (events.subscribe since) and live delivery are one path,
  * and a slow client falls behind without losing anything or blocking others.
+ *
+ * Recent events are also kept here already encoded as notifications, so the
+ * live path costs one copy per subscriber, not a query and an encoding each;
+ * older ones (replay, a lagging client) come from the store.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "daemon.h"
 #include "log.h"
+#include "rpc.h"
 #include "store.h"
 
 #define EVENTS_PAGE	128
+#define EVENTS_RING	4096	/* recent events kept encoded */
 
-static int64_t	 events_last = -1;
+struct recent {
+	int64_t		 seq;		/* 0: empty */
+	json_t		*event;		/* for topic filters */
+	struct buf	 wire;		/* [2, "event", [EVENT]] */
+};
+
+static int64_t		 events_last = -1;
+static struct recent	 ring[EVENTS_RING];
 
 /* The newest seq in the log. */
 static int64_t
@@ -19,6 +35,39 @@ events_last_seq(void)
 	if (events_last == -1)
 		events_last = store_event_last(store);
 	return events_last;
+}
+
+/* Forget the encoded copies (after a failed commit they may not exist). */
+void
+events_forget(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < EVENTS_RING; i++) {
+		ring[i].seq = 0;
+		json_decref(ring[i].event);
+		ring[i].event = NULL;
+		buf_clear(&ring[i].wire);
+	}
+	events_last = -1;
+}
+
+/* Keep an event, encoded, in the ring. */
+static void
+events_keep(int64_t seq, json_t *body)
+{
+	struct recent	*r = &ring[seq % EVENTS_RING];
+	json_t		*params;
+
+	json_decref(r->event);
+	buf_reset(&r->wire);
+	r->seq = 0;
+	r->event = json_incref(body);
+	json_object_set_new(body, "seq", json_integer(seq));
+	params = json_pack("[O]", body);
+	if (params != NULL && rpc_encode_notify(&r->wire, "event", params) == 0)
+		r->seq = seq;
+	json_decref(params);
 }
 
 /*
@@ -34,13 +83,38 @@ events_emit(const char *type, json_t *body)
 		fatalx("out of memory");
 	json_object_set_new(body, "type", json_string(type));
 	seq = store_event_add(store, type, body);
-	json_decref(body);
 	if (seq == -1) {
 		log_error("cannot log event %s: %s", type, store_error(store));
+		json_decref(body);
 		return -1;
 	}
+	events_keep(seq, body);
+	json_decref(body);
 	events_last = seq;
 	return seq;
+}
+
+/* Send events after the client's cursor from the store, one page. 0, or -1. */
+static int
+events_page(struct client *c, int64_t last)
+{
+	json_t	*page, *e;
+	size_t	 i;
+
+	page = store_events_since(store, c->cursor, EVENTS_PAGE);
+	if (page == NULL) {
+		log_error("cannot read events: %s", store_error(store));
+		return -1;
+	}
+	if (json_array_size(page) == 0)
+		c->cursor = last;
+	json_array_foreach(page, i, e) {
+		c->cursor = json_integer_value(json_object_get(e, "seq"));
+		if (client_wants(c, e))
+			client_notify(c, "event", json_pack("[O]", e));
+	}
+	json_decref(page);
+	return 0;
 }
 
 /* Send each subscribed client what it has not seen, as far as its buffer allows. */
@@ -48,29 +122,21 @@ void
 events_pump(void)
 {
 	struct client	*c;
-	json_t		*page, *e;
-	size_t		 i;
+	struct recent	*r;
 	int64_t		 last = events_last_seq();
 
 	TAILQ_FOREACH(c, &clients, entry) {
 		while (c->subscribed && !c->dead && c->cursor < last &&
 		    !client_congested(c)) {
-			page = store_events_since(store, c->cursor, EVENTS_PAGE);
-			if (page == NULL) {
-				log_error("cannot read events: %s", store_error(store));
-				return;
+			r = &ring[(c->cursor + 1) % EVENTS_RING];
+			if (r->seq != c->cursor + 1) {
+				if (events_page(c, last) == -1)
+					return;
+				continue;
 			}
-			if (json_array_size(page) == 0) {
-				c->cursor = last;
-				json_decref(page);
-				break;
-			}
-			json_array_foreach(page, i, e) {
-				c->cursor = json_integer_value(json_object_get(e, "seq"));
-				if (client_wants(c, e))
-					client_notify(c, "event", json_pack("[O]", e));
-			}
-			json_decref(page);
+			c->cursor = r->seq;
+			if (client_wants(c, r->event))
+				client_send_raw(c, r->wire.data, r->wire.len);
 		}
 	}
 }

@@ -92,8 +92,11 @@ daemon_set_self(const char *id)
 static void
 turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
-	if (store_flush(store) == -1)
+	if (store_flush(store) == -1) {
+		/* This turn's events are gone from the log: from memory too. */
 		log_error("cannot commit: %s", store_error(store));
+		events_forget();
+	}
 	events_pump();
 	client_flush_all();
 	client_reap();

@@ -651,8 +651,9 @@ class Env:
         return sorted((self.path(n) for n in names), key=os.path.getmtime)
 
     # Lines the harness's own polling makes in imgwd's -v log: not news.
-    NOISE = re.compile(r"imgwd\[debug\] client \d+ (connected \(pid|gone: "
-                       r"closed$)|imgwd\[debug\] client \d+: session\.status$")
+    NOISE = re.compile(r'level=debug prog=imgwd msg="client \d+ (connected '
+                       r'\(pid|gone: closed")|level=debug prog=imgwd '
+                       r'msg="client \d+: session\.status"$')
 
     def log_tails(self, lines=8):
         """The last lines of every log, without the harness's polling noise."""

@@ -22,7 +22,8 @@ def sent_ok(alice_ev, msg_id):
 
 def synced_lines(gw):
     """How many syncs this run of the daemon has completed (-v log)."""
-    return sum(1 for line in gw.log().splitlines() if "] synced " in line)
+    return sum(1 for line in gw.log().splitlines()
+               if 'msg="synced ' in line and "level=debug" in line)
 
 
 def wait_synced(gw):

@@ -49,7 +49,7 @@ def count_lines(proc, needle):
 
 def stored(srv):
     """Chat messages imserver has stored (its -v log)."""
-    return len(re.findall(r"\] session \d+: message \S+ seq \d+ ", srv.log()))
+    return len(re.findall(r'msg="session \d+: message \S+ seq \d+ ', srv.log()))
 
 
 def ws_opens(srv):
@@ -126,7 +126,7 @@ def check_refused(env, srv, user, args, what):
              "%s: the gateway came online" % what)
     check_eq(sessions_of(srv, user), [], "%s: sessions at imserver" % what)
     st = gw.status()
-    failures = [line.split("] ", 1)[-1] for line in gw.log().splitlines()
+    failures = [line.split("msg=", 1)[-1] for line in gw.log().splitlines()
                 if "cannot connect" in line or "SSL error" in line]
     return st, failures
 
