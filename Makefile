@@ -108,7 +108,13 @@ $(B)/tests/test_store: tests/unit/test_store.c db/store.c proto/buf.c | $(B)/.de
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs sqlite3 jansson)
 
-check: $(B)/.deps all $(UNIT_TESTS)
+# The Node.js example's dependency, installed from its lock file when that
+# changes (tests/integration/test_rpc_clients.py runs the Node demo).
+$(B)/.node-deps: examples/node/package.json examples/node/package-lock.json | $(B)/.deps
+	@cd examples/node && npm ci --silent --no-audit --no-fund >/dev/null
+	@touch $@
+
+check: $(B)/.deps all $(UNIT_TESTS) $(B)/.node-deps
 	@tests/run $(UNIT_TESTS)
 
 demo: $(B)/.deps all
