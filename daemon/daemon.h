@@ -233,6 +233,8 @@ json_t		*social_upstream_args(json_t *args, int conversation);
 
 /* Take a chat message from the server (m_message.c). */
 void		 message_received(json_t *msg);
+/* The local error for an upstream reply code (dispatch.c). */
+json_t		*rpc_error_upstream(int code, const char *message);
 /* Is this a valid user or group id (1-64 of [A-Za-z0-9_.@-])? */
 int		 valid_id(const char *);
 

@@ -198,6 +198,27 @@ dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 	client_reply(c, msgid, error, result);
 }
 
+/*
+ * The local error for an upstream reply code (UPSTREAM.md); -1 means the
+ * request never got an answer (disconnect or timeout).
+ */
+json_t *
+rpc_error_upstream(int code, const char *message)
+{
+	enum rpc_error	 e;
+
+	switch (code) {
+	case -1: e = RPC_E_OFFLINE; break;
+	case 400: e = RPC_E_BAD_PARAMS; break;
+	case 401: e = RPC_E_UNAUTHORIZED; break;
+	case 403: e = RPC_E_FORBIDDEN; break;
+	case 404: e = RPC_E_NOT_FOUND; break;
+	case 409: e = RPC_E_CONFLICT; break;
+	default: e = RPC_E_UPSTREAM; break;
+	}
+	return rpc_error_new(e, "%s", message);
+}
+
 /* Whether s is a user, group or app id: 1-64 of [A-Za-z0-9_.@-]. */
 int
 valid_id(const char *s)

@@ -606,24 +606,6 @@ struct waiter {
 	char		 id[129];
 };
 
-/* Map an upstream reply code to a local error. */
-static json_t *
-upstream_error(int code, const char *message)
-{
-	enum rpc_error	 e;
-
-	switch (code) {
-	case -1: e = RPC_E_OFFLINE; break;
-	case 400: e = RPC_E_BAD_PARAMS; break;
-	case 401: e = RPC_E_UNAUTHORIZED; break;
-	case 403: e = RPC_E_FORBIDDEN; break;
-	case 404: e = RPC_E_NOT_FOUND; break;
-	case 409: e = RPC_E_CONFLICT; break;
-	default: e = RPC_E_UPSTREAM; break;
-	}
-	return rpc_error_new(e, "%s", message);
-}
-
 static void
 revoke_done(void *arg, int code, const char *message, json_t *data)
 {
@@ -635,7 +617,7 @@ revoke_done(void *arg, int code, const char *message, json_t *data)
 		message_received(data);
 	if (c != NULL) {
 		if (code != 0)
-			client_reply_later(c, w->msgid, upstream_error(code, message),
+			client_reply_later(c, w->msgid, rpc_error_upstream(code, message),
 			    NULL);
 		else if ((m = store_get_message(store, w->id)) != NULL)
 			client_reply_later(c, w->msgid, NULL, json_pack("{s:o}",

@@ -410,24 +410,6 @@ struct social_wait {
 	json_t			*args;
 };
 
-/* Map an upstream reply code to a local error. */
-static json_t *
-social_error(int code, const char *message)
-{
-	enum rpc_error	 e;
-
-	switch (code) {
-	case -1: e = RPC_E_OFFLINE; break;
-	case 400: e = RPC_E_BAD_PARAMS; break;
-	case 401: e = RPC_E_UNAUTHORIZED; break;
-	case 403: e = RPC_E_FORBIDDEN; break;
-	case 404: e = RPC_E_NOT_FOUND; break;
-	case 409: e = RPC_E_CONFLICT; break;
-	default: e = RPC_E_UPSTREAM; break;
-	}
-	return rpc_error_new(e, "%s", message);
-}
-
 static void
 social_done(void *arg, int code, const char *message, json_t *data)
 {
@@ -441,7 +423,7 @@ social_done(void *arg, int code, const char *message, json_t *data)
 			client_reply_later(c, w->msgid, NULL,
 			    data != NULL ? json_incref(data) : json_object());
 		else
-			client_reply_later(c, w->msgid, social_error(code, message),
+			client_reply_later(c, w->msgid, rpc_error_upstream(code, message),
 			    NULL);
 	}
 	json_decref(w->args);

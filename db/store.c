@@ -672,22 +672,33 @@ store_put_message_row(struct store *s, const char *conv, json_t *msg,
 	return store_exec(s, st, "inserting message") == -1 ? -1 : STORE_INSERTED;
 }
 
+/*
+ * Run a one-row query keyed by key and build its result with row, or NULL:
+ * absent (store_error is then empty) or failed (store_error says why).
+ */
+static json_t *
+store_one(struct store *s, int which, const char *key,
+    json_t *(*row)(sqlite3_stmt *), const char *what)
+{
+	sqlite3_stmt	*st = store_q(s, which);
+	json_t		*o = NULL;
+	int		 rc;
+
+	s->err[0] = '\0';
+	store_bind_text(st, 1, key);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		o = row(st);
+	else if (rc != SQLITE_DONE)
+		store_fail(s, what);
+	sqlite3_reset(st);
+	return o;
+}
+
 /* Read one message. */
 json_t *
 store_get_message(struct store *s, const char *id)
 {
-	sqlite3_stmt	*st = store_q(s, Q_MSG_GET);
-	json_t		*m = NULL;
-	int		 rc;
-
-	s->err[0] = '\0';
-	store_bind_text(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		m = store_row_message(st);
-	else if (rc != SQLITE_DONE)
-		store_fail(s, "reading message");
-	sqlite3_reset(st);
-	return m;
+	return store_one(s, Q_MSG_GET, id, store_row_message, "reading message");
 }
 
 /* Update a message's delivery state. */
@@ -991,18 +1002,8 @@ store_conversations(struct store *s, int limit, int offset, int *more)
 json_t *
 store_conversation(struct store *s, const char *conv)
 {
-	sqlite3_stmt	*st = store_q(s, Q_CONV_GET);
-	json_t		*c = NULL;
-	int		 rc;
-
-	s->err[0] = '\0';
-	store_bind_text(st, 1, conv);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		c = store_row_conversation(st);
-	else if (rc != SQLITE_DONE)
-		store_fail(s, "reading conversation");
-	sqlite3_reset(st);
-	return c;
+	return store_one(s, Q_CONV_GET, conv, store_row_conversation,
+	    "reading conversation");
 }
 
 /* Set a conversation's pinned, muted or draft field. */
