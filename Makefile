@@ -5,7 +5,9 @@
 #   make check      install what is missing, build, run every test
 #   make bench      run the benchmarks (ratios against reference tools)
 #   make fuzz       build the libFuzzer targets (clang)
-#   make install    install into $(DESTDIR)$(PREFIX)
+#   make install    install into $(DESTDIR)$(PREFIX): programs, library,
+#                   header, imgw.pc, man pages, systemd units, docs
+#   make uninstall  remove what make install put there
 
 PREFIX	?= /usr/local
 VERSION	:= 0.1.0
@@ -34,7 +36,9 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c \
 		   daemon/m_social.c daemon/m_batch.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
-		   server/sstore.c
+		   server/sstore.c server/sstore_social.c server/req.c \
+		   server/idlist.c server/chat.c server/group.c server/friend.c \
+		   server/social.c
 LIB_SRCS	:= client-lib/imgw.c proto/buf.c proto/rpc.c proto/paths.c
 CLI_SRCS	:= cli/imgw.c
 
@@ -135,22 +139,62 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto $(PKG_CFLAGS) \
 	    -o $@ $^ $(shell pkg-config --libs msgpack jansson)
 
-install: all $(B)/imgw.pc
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	    $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(B)/imgwd $(B)/imgw $(B)/imserver $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(B)/libimgw.so $(DESTDIR)$(PREFIX)/lib/libimgw.so.$(VERSION)
-	ln -sf libimgw.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libimgw.so.0
-	ln -sf libimgw.so.0 $(DESTDIR)$(PREFIX)/lib/libimgw.so
-	install -m 644 $(B)/libimgw.a $(DESTDIR)$(PREFIX)/lib
-	install -m 644 $(B)/imgw.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 client-lib/imgw.h $(DESTDIR)$(PREFIX)/include
+# Where install puts things: programs, library, header, pkg-config file,
+# manual pages, systemd units (@BINDIR@ and @DOCDIR@ filled in) and docs.
+BINDIR		= $(PREFIX)/bin
+LIBDIR		= $(PREFIX)/lib
+INCLUDEDIR	= $(PREFIX)/include
+MANDIR		= $(PREFIX)/share/man
+DOCDIR		= $(PREFIX)/share/doc/imgw
+SYSTEMDUSERDIR	= $(PREFIX)/lib/systemd/user
+SYSTEMDSYSTEMDIR = $(PREFIX)/lib/systemd/system
+USER_UNITS	:= imgwd.socket imgwd.service imgwd@.socket imgwd@.service
+SYSTEM_UNITS	:= imserver.service
+UNIT_SED	= -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
+# imgw.pc is written here, not taken from build/, so that its prefix is the
+# one of this install even when build/ was made with another PREFIX.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMDUSERDIR) \
+	    $(DESTDIR)$(SYSTEMDSYSTEMDIR)
+	install -m 755 $(B)/imgwd $(B)/imgw $(B)/imserver $(DESTDIR)$(BINDIR)
+	install -m 755 $(B)/libimgw.so $(DESTDIR)$(LIBDIR)/libimgw.so.$(VERSION)
+	ln -sf libimgw.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libimgw.so.0
+	ln -sf libimgw.so.0 $(DESTDIR)$(LIBDIR)/libimgw.so
+	install -m 644 $(B)/libimgw.a $(DESTDIR)$(LIBDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    client-lib/imgw.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/imgw.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/imgw.pc
+	install -m 644 client-lib/imgw.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 man/imgw.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/libimgw.3 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 man/imgwd.8 man/imserver.8 $(DESTDIR)$(MANDIR)/man8
+	for u in $(USER_UNITS); do \
+	    sed $(UNIT_SED) contrib/systemd/$$u > $(DESTDIR)$(SYSTEMDUSERDIR)/$$u && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDUSERDIR)/$$u || exit 1; \
+	done
+	for u in $(SYSTEM_UNITS); do \
+	    sed $(UNIT_SED) contrib/systemd/$$u > $(DESTDIR)$(SYSTEMDSYSTEMDIR)/$$u && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDSYSTEMDIR)/$$u || exit 1; \
+	done
+	install -m 644 contrib/imgwd.conf.example README.md proto/RPC.md \
+	    $(DESTDIR)$(DOCDIR)
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/imgwd $(DESTDIR)$(PREFIX)/bin/imgw \
-	    $(DESTDIR)$(PREFIX)/bin/imserver $(DESTDIR)$(PREFIX)/lib/libimgw.so* \
-	    $(DESTDIR)$(PREFIX)/lib/libimgw.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/imgw.pc \
-	    $(DESTDIR)$(PREFIX)/include/imgw.h
+	rm -f $(DESTDIR)$(BINDIR)/imgwd $(DESTDIR)$(BINDIR)/imgw \
+	    $(DESTDIR)$(BINDIR)/imserver $(DESTDIR)$(LIBDIR)/libimgw.so* \
+	    $(DESTDIR)$(LIBDIR)/libimgw.a $(DESTDIR)$(LIBDIR)/pkgconfig/imgw.pc \
+	    $(DESTDIR)$(INCLUDEDIR)/imgw.h $(DESTDIR)$(MANDIR)/man1/imgw.1 \
+	    $(DESTDIR)$(MANDIR)/man3/libimgw.3 $(DESTDIR)$(MANDIR)/man8/imgwd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/imserver.8 \
+	    $(addprefix $(DESTDIR)$(SYSTEMDUSERDIR)/,$(USER_UNITS)) \
+	    $(addprefix $(DESTDIR)$(SYSTEMDSYSTEMDIR)/,$(SYSTEM_UNITS)) \
+	    $(DESTDIR)$(DOCDIR)/imgwd.conf.example $(DESTDIR)$(DOCDIR)/README.md \
+	    $(DESTDIR)$(DOCDIR)/RPC.md
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf $(B)
