@@ -7,8 +7,9 @@
  *
  * Threads: a connection is not thread-safe; use one per thread, or guard
  * each connection with a lock. Distinct connections are independent.
- * Callbacks run only inside imgw_dispatch, on the caller's thread, so they
- * may call back into the connection. No function exits or aborts.
+ * Callbacks run only inside imgw_dispatch, on the caller's thread; they
+ * must not call imgw_dispatch or imgw_close on their own connection (other
+ * calls, imgw_call included, are fine). No function exits or aborts.
  */
 #ifndef IMGW_H
 #define IMGW_H
@@ -33,7 +34,8 @@ struct imgw;
 /*
  * Called once per event with the event as a JSON object
  * ({"seq": N, "type": "message.new", ...}). The text is valid only during
- * the call. The callback must not call back into the same connection.
+ * the call. The callback must not call imgw_dispatch or imgw_close on the
+ * same connection.
  */
 typedef void imgw_event_fn(const char *event_json, void *arg);
 

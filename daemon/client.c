@@ -29,6 +29,8 @@ static void	client_read_cb(struct ev_loop *, ev_io *, int);
 static void	client_write_cb(struct ev_loop *, ev_io *, int);
 static void	client_watch_cb(struct ev_loop *, ev_timer *, int);
 static void	client_write_one(struct client *);
+static void	client_write(struct client *);
+static void	client_lag(struct client *);
 
 /* Start serving an accepted connection. */
 void
@@ -118,6 +120,50 @@ client_congested(struct client *c)
 	return buf_left(&c->out) >= CLIENT_OUT_SOFT;
 }
 
+/* Record that a message of n bytes was queued (with the current cursor). */
+static void
+client_mark(struct client *c, size_t n)
+{
+	struct client_mark	*m;
+	size_t			 i;
+
+	c->queued += n;
+	if (c->mlen == c->mcap) {
+		size_t	 cap = c->mcap ? c->mcap * 2 : 64;
+
+		if ((m = calloc(cap, sizeof *m)) == NULL)
+			fatalx("out of memory");
+		for (i = 0; i < c->mlen; i++)
+			m[i] = c->marks[(c->mhead + i) % c->mcap];
+		free(c->marks);
+		c->marks = m;
+		c->mcap = cap;
+		c->mhead = 0;
+	}
+	m = &c->marks[(c->mhead + c->mlen++) % c->mcap];
+	m->end = c->queued;
+	m->seq = c->cursor;
+}
+
+/* n more bytes were written: retire the messages they completed. */
+static void
+client_sent(struct client *c, size_t n)
+{
+	struct client_mark	*m;
+
+	buf_consume(&c->out, n);
+	c->sent += n;
+	while (c->mlen > 0) {
+		m = &c->marks[c->mhead];
+		if (m->end > c->sent)
+			break;
+		c->delivered = m->seq;
+		c->retired = m->end;
+		c->mhead = (c->mhead + 1) % c->mcap;
+		c->mlen--;
+	}
+}
+
 /* Check the hard output limit after appending. */
 static void
 client_check_out(struct client *c)
@@ -134,13 +180,17 @@ client_reply(struct client *c, uint32_t msgid, json_t *error, json_t *result)
 		batch_put(c, msgid, error, result);
 		return;
 	}
+	size_t	 before = c->out.len;
+
 	if (!c->dead && rpc_encode_response(&c->out, msgid, error,
 	    error != NULL ? NULL : result) == -1)
 		fatalx("out of memory");
 	json_decref(error);
 	json_decref(result);
-	if (!c->dead)
+	if (!c->dead) {
+		client_mark(c, c->out.len - before);
 		client_check_out(c);
+	}
 }
 
 /* Answer a request that waited for the server. */
@@ -201,6 +251,12 @@ client_watch_cb(struct ev_loop *l, ev_timer *w, int revents)
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead)
 			continue;
+		/* Lagged: the event is written, or the client gets no longer. */
+		if (c->draining) {
+			if (now - c->stalled >= cfg.client_stall)
+				client_lost(c, "lagged and not reading");
+			continue;
+		}
 		if (!client_congested(c)) {
 			c->stalled = 0;
 			continue;
@@ -211,14 +267,14 @@ client_watch_cb(struct ev_loop *l, ev_timer *w, int revents)
 		}
 		if (now - c->stalled < cfg.client_stall)
 			continue;
-		log_info("client %llu (%s) stopped reading; dropped at seq %lld",
+		if (!c->subscribed) {
+			client_lost(c, "stopped reading");
+			continue;
+		}
+		log_info("client %llu (%s) stopped reading; lagged at seq %lld",
 		    (unsigned long long)c->id, c->name[0] ? c->name : "unnamed",
-		    (long long)c->cursor);
-		if (c->subscribed && rpc_encode_notify(&c->out, "event",
-		    json_pack("[{s:s,s:I}]", "type", "lagged", "resumeFrom",
-		    (json_int_t)c->cursor)) == 0)
-			client_write_one(c);
-		client_lost(c, "lagged");
+		    (long long)c->delivered);
+		client_lag(c);
 	}
 	if (TAILQ_EMPTY(&clients))
 		ev_timer_stop(l, w);
@@ -232,6 +288,7 @@ client_send_raw(struct client *c, const void *p, size_t n)
 		return;
 	if (buf_add(&c->out, p, n) == -1)
 		fatalx("out of memory");
+	client_mark(c, n);
 	client_check_out(c);
 }
 
@@ -239,11 +296,15 @@ client_send_raw(struct client *c, const void *p, size_t n)
 void
 client_notify(struct client *c, const char *method, json_t *params)
 {
+	size_t	 before = c->out.len;
+
 	if (!c->dead && rpc_encode_notify(&c->out, method, params) == -1)
 		fatalx("out of memory");
 	json_decref(params);
-	if (!c->dead)
+	if (!c->dead) {
+		client_mark(c, c->out.len - before);
 		client_check_out(c);
+	}
 }
 
 /* Decode and dispatch every complete request in the input buffer. */
@@ -325,16 +386,20 @@ client_write(struct client *c)
 			client_lost(c, strerror(errno));
 			return;
 		}
-		buf_consume(&c->out, (size_t)n);
+		client_sent(c, (size_t)n);
 	}
 	ev_io_stop(loop, &c->wio);
+	if (c->draining) {
+		client_lost(c, "lagged");
+		return;
+	}
 	if (!ev_is_active(&c->rio)) {
 		ev_io_start(loop, &c->rio);
 		client_parse(c);	/* requests held back while congested */
 	}
 }
 
-/* One last non-blocking write before hanging up (the lagged event). */
+/* One last non-blocking write before hanging up (the shutdown event). */
 static void
 client_write_one(struct client *c)
 {
@@ -342,7 +407,40 @@ client_write_one(struct client *c)
 
 	n = write(c->fd, buf_head(&c->out), buf_left(&c->out));
 	if (n > 0)
-		buf_consume(&c->out, (size_t)n);
+		client_sent(c, (size_t)n);
+}
+
+/*
+ * A subscriber stopped reading: keep only the rest of the message it is in
+ * the middle of, so the stream stays whole, then a lagged event naming the
+ * last event it will have received in full; hang up once that is written
+ * (or after another client_stall seconds).
+ */
+static void
+client_lag(struct client *c)
+{
+	int64_t		 resume = c->delivered;
+	uint64_t	 keep = 0;
+	size_t		 before;
+
+	if (c->mlen > 0 && c->sent > c->retired) {
+		/* The first unfinished message is partly written: finish it. */
+		keep = c->marks[c->mhead].end - c->sent;
+		resume = c->marks[c->mhead].seq;
+	}
+	c->out.len = c->out.off + keep;
+	c->mlen = keep > 0 ? 1 : 0;
+	c->queued = c->sent + keep;
+	c->subscribed = 0;
+	c->draining = 1;
+	c->stalled = ev_now(loop);
+	ev_io_stop(loop, &c->rio);
+	before = c->out.len;
+	if (rpc_encode_notify(&c->out, "event", json_pack("[{s:s,s:I}]", "type",
+	    "lagged", "resumeFrom", (json_int_t)resume)) == -1)
+		fatalx("out of memory");
+	client_mark(c, c->out.len - before);
+	client_write(c);
 }
 
 static void
@@ -375,6 +473,7 @@ client_reap(void)
 			continue;
 		TAILQ_REMOVE(&clients, c, entry);
 		json_decref(c->topics);
+		free(c->marks);
 		buf_clear(&c->in);
 		buf_clear(&c->out);
 		free(c);

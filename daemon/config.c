@@ -86,8 +86,8 @@ config_usage(FILE *f)
 "                     $XDG_RUNTIME_DIR/imgw/ACCOUNT.sock, else\n"
 "                     /tmp/imgw-UID/ACCOUNT.sock); its directory is made 0700\n"
 "  --db FILE          the SQLite cache (default:\n"
-"                     $XDG_STATE_HOME/imgw/ACCOUNT.db, else\n"
-"                     ~/.local/state/imgw/ACCOUNT.db)\n"
+"                     $XDG_STATE_HOME/imgw/imgw.db, else\n"
+"                     ~/.local/state/imgw/imgw.db; NAME.db for --account)\n"
 "  --app-id ID        the tenant's appId sent in every body (default\n"
 "                     ak_demo_chat)\n"
 "  --user ID          own user id (default: learnt from the server)\n"
@@ -341,7 +341,7 @@ config_xdg(const char *var, const char *fallback, const char *sub)
 }
 
 /* Create the directories leading to path (mode 0700), ignoring errors. */
-static void
+void
 config_mkdirs(const char *path)
 {
 	char	*p = strdup(path), *s;
@@ -386,9 +386,10 @@ config_load(int argc, char **argv)
 			exit(0);
 		}
 	}
-	if (account != NULL && !valid_id(account)) {
+	/* The CLI's imgw_account_socket accepts exactly these names too. */
+	if (account != NULL && (!valid_id(account) || account[0] == '.')) {
 		fprintf(stderr, "imgwd: --account: names are 1-64 characters of "
-		    "A-Z a-z 0-9 _ . @ -\n");
+		    "A-Z a-z 0-9 _ . @ -, not starting with a dot\n");
 		exit(2);
 	}
 	cfg.account = account != NULL ? account : "imgwd";
@@ -487,7 +488,7 @@ config_finish(char *err, size_t len)
 		if ((cfg.db_path = config_xdg("XDG_STATE_HOME", ".local/state",
 		    name)) == NULL)
 			fatalx("out of memory");
-		config_mkdirs(cfg.db_path);
+		cfg.db_default = 1;
 	}
 	return 0;
 }
@@ -500,7 +501,8 @@ config_check(void)
 	int	 rc = 0, i;
 
 	printf("# imgwd %s: effective configuration\n", cfg.account);
-	printf("config = %s\n", cfg.config_path ? cfg.config_path : "(none)");
+	printf("config = %s\n", cfg.config_path != NULL &&
+	    access(cfg.config_path, R_OK) == 0 ? cfg.config_path : "(none)");
 	printf("upstream = %s\n", cfg.upstream);
 	printf("token-file = %s\n", cfg.token_file ? cfg.token_file :
 	    "(none: $IMGW_TOKEN)");

@@ -22,6 +22,7 @@ struct config {
 	const char	*account;	/* names the default file, socket, db */
 	const char	*config_path;	/* the file read, if any */
 	const char	*log_file;	/* NULL: stderr */
+	int		 db_default;	/* db_path is the default: make its directory */
 	int		 log_level;	/* enum log_level */
 	const char	*upstream;	/* ws:// or wss:// URL of /ws/im */
 	const char	*token_file;
@@ -53,6 +54,7 @@ const char	*config_name(int ch);
 int		 config_finish(char *err, size_t len);
 int		 config_check(void);
 int		 read_token(char **out, char **cause);
+void		 config_mkdirs(const char *path);
 
 /* main.c */
 extern struct ev_loop	*loop;
@@ -159,6 +161,20 @@ struct client {
 	unsigned		 inflight;	/* requests answered later */
 	ev_tstamp		 stalled;	/* when output went over the soft limit */
 	struct batch		*batch;		/* set on a batch's internal client */
+	/*
+	 * Where each queued message ends in the output stream, and the last
+	 * event seq queued with it: what was delivered, message by message.
+	 */
+	struct client_mark {
+		uint64_t	 end;
+		int64_t		 seq;
+	}			*marks;
+	size_t			 mhead, mlen, mcap;
+	uint64_t		 queued;	/* bytes ever queued */
+	uint64_t		 sent;		/* bytes ever written */
+	uint64_t		 retired;	/* where the last whole message ended */
+	int64_t			 delivered;	/* last event seq wholly written */
+	int			 draining;	/* saying lagged, then closing */
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(clients, client);

@@ -21,6 +21,27 @@ static const char *const event_types[][2] = {
 	{ "session.state", "state reason retryAt" },
 	{ "sync.progress", "count seq more" },
 	{ "lagged", "resumeFrom (not logged: sent before a slow client is dropped)" },
+	{ "shutdown", "(not logged: the daemon is stopping)" },
+	/* From the server (proto/UPSTREAM.md), passed on with their fields. */
+	{ "group.created", "group" },
+	{ "group.updated", "group" },
+	{ "group.dismissed", "groupId" },
+	{ "group.member.joined", "groupId userId member?" },
+	{ "group.member.left", "groupId userId" },
+	{ "group.member.kicked", "groupId userId by?" },
+	{ "group.member.role", "groupId member" },
+	{ "group.member.muted", "groupId member" },
+	{ "group.request", "groupId userId message" },
+	{ "friend.request", "userId message" },
+	{ "friend.added", "userId friend?" },
+	{ "friend.deleted", "userId" },
+	{ "friend.refused", "userId" },
+	{ "friend.updated", "friend" },
+	{ "blacklist.changed", "userIds blocked" },
+	{ "profile.updated", "profile" },
+	{ "conversation.updated", "conversation pinned muted draft" },
+	{ "conversation.read", "conversation messageId readAt" },
+	{ "message.read", "by messageId readAt" },
 };
 
 /* rpc.describe: the protocol version, methods, events and error codes. */

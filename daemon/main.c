@@ -251,6 +251,7 @@ main(int argc, char **argv)
 	char	*cause = NULL, *s;
 	int	 fd;
 
+	log_open("imgwd", LOG_INFO);
 	config_load(argc, argv);
 	log_open("imgwd", cfg.log_level);
 	/* The cache holds private messages: files we create are ours only. */
@@ -263,6 +264,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
 
+	if (cfg.db_default)
+		config_mkdirs(cfg.db_path);
 	if (lock_db(cfg.db_path, &cause) == -1)
 		fatalx("%s", cause);
 	if ((store = store_open(cfg.db_path, &cause)) == NULL)
