@@ -208,6 +208,9 @@ cmd_status(struct imgw *c)
 		else
 			printf("state:    %s\n", str(r, "state"));
 		printf("since:    %s\n", when(json_integer_value(json_object_get(r, "since"))));
+		if (json_integer_value(json_object_get(r, "retryAt")) > 0)
+			printf("retry at: %s\n", when(json_integer_value(
+			    json_object_get(r, "retryAt"))));
 		printf("user:     %s\n", *str(r, "user") ? str(r, "user") : "(not known yet)");
 		printf("upstream: %s\n", str(r, "upstream"));
 	}
