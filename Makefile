@@ -36,7 +36,9 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c \
 		   daemon/m_social.c daemon/m_batch.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
-		   server/sstore.c
+		   server/sstore.c server/sstore_social.c server/req.c \
+		   server/idlist.c server/chat.c server/group.c server/friend.c \
+		   server/social.c
 LIB_SRCS	:= client-lib/imgw.c proto/buf.c proto/rpc.c proto/paths.c
 CLI_SRCS	:= cli/imgw.c
 

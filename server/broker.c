@@ -1,7 +1,8 @@
 /*
  * broker: the STOMP logic of UPSTREAM.md: CONNECT and tokens, subscriptions,
- * the /app destinations, delivery to online sessions and sync. Reaches the
- * network only through ws_send/ws_finish and the disk only through sstore.
+ * routing the /app destinations to their handlers, delivery to online
+ * sessions (messages, group topics, events) and sync. Reaches the network
+ * only through ws_send/ws_finish and the disk only through sstore.
  */
 #include <sys/queue.h>
 
@@ -14,14 +15,13 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
 #include "log.h"
 #include "stomp.h"
 #include "server.h"
 
 #define BROKER_BUCKETS		1024	/* hash of (app, user) to sessions */
-#define BROKER_MAX_SUBS		64	/* per session */
+#define BROKER_MAX_SUBS		512	/* per session: a topic per group */
 #define BROKER_HDR_MAX		256	/* ids, request-id, receipt */
 #define BROKER_SYNC_LIMIT	500	/* UPSTREAM.md: default limit */
 #define BROKER_SYNC_MAX		1000	/* UPSTREAM.md: largest limit */
@@ -53,6 +53,7 @@ struct broker_sync {
 	int		 failed;	/* the session went away */
 	char		**ids;		/* rows to mark delivered */
 	size_t		 nids;
+	int		 events;	/* push events too (since-sync) */
 };
 
 /*
@@ -127,7 +128,7 @@ broker_detach(struct session *s)
 }
 
 /* Milliseconds since the epoch. */
-static long long
+long long
 broker_now_ms(void)
 {
 	struct timespec	 ts;
@@ -179,8 +180,8 @@ broker_sub_id(const struct session *s, const char *dest)
 
 /*
  * Send body as a MESSAGE to each of the session's subscriptions to dest.
- * seq > 0 names a chat message, else it is a reply carrying rid. Returns
- * the number of frames queued.
+ * seq > 0 names a chat message or an event, else it is a reply carrying
+ * rid. Returns the number of frames queued.
  */
 static int
 broker_push(struct session *s, const char *dest, long long seq,
@@ -227,7 +228,7 @@ broker_is(const struct session *s, const char *app, const char *user)
 }
 
 /* How many of user's sessions are subscribed to their messages. */
-static int
+int
 broker_online(const char *app, const char *user)
 {
 	struct session	*s;
@@ -245,7 +246,7 @@ broker_online(const char *app, const char *user)
  * Push a chat message to every session of user except skip. Returns the
  * number of sessions that got it.
  */
-static int
+int
 broker_deliver(const char *app, const char *user, struct session *skip,
     const char *body, long long seq)
 {
@@ -261,50 +262,132 @@ broker_deliver(const char *app, const char *user, struct session *skip,
 	return n;
 }
 
-/* The chat message object of UPSTREAM.md. */
-static json_t *
-broker_msg_json(const struct smsg *m)
+/* Write the topic destination of group id into out. */
+static void
+broker_topic_dest(char *out, size_t size, const char *id)
 {
-	json_t	*o;
-
-	if ((o = json_object()) == NULL)
-		return NULL;
-	if (json_object_set_new(o, "id", json_string(m->id)) == -1 ||
-	    json_object_set_new(o, "fromId", json_string(m->from)) == -1 ||
-	    json_object_set_new(o, "toId", json_string(m->to)) == -1 ||
-	    json_object_set_new(o, "chatType", json_string(m->chat_type)) ==
-	    -1 ||
-	    json_object_set_new(o, "msgType", json_string(m->msg_type)) == -1 ||
-	    json_object_set_new(o, "content", json_string(m->content)) == -1 ||
-	    json_object_set_new(o, "status", json_string(m->status)) == -1 ||
-	    json_object_set_new(o, "createdAt",
-	    json_integer(m->created_at)) == -1 ||
-	    json_object_set_new(o, "seq", json_integer(m->seq)) == -1) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	snprintf(out, size, "%s%s", DEST_GROUP, id);
 }
 
-/* The chat message object as compact JSON text (to free), or NULL. */
-static char *
-broker_msg_text(const struct smsg *m)
+/* Whether a session of user is subscribed to group id's topic. */
+int
+broker_topic_online(const char *app, const char *user, const char *id)
 {
-	json_t	*o;
+	struct session	*s;
+	char		 dest[sizeof DEST_GROUP + ID_MAX];
+
+	broker_topic_dest(dest, sizeof dest, id);
+	TAILQ_FOREACH(s, broker_bucket(app, user), user_entry) {
+		if (broker_is(s, app, user) && broker_sub_id(s, dest) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Push a group message to every session of user (a member) subscribed to
+ * group id's topic. Returns the number of sessions that got it.
+ */
+int
+broker_topic(const char *app, const char *user, const char *id,
+    const char *body, long long seq)
+{
+	struct session	*s;
+	char		 dest[sizeof DEST_GROUP + ID_MAX];
+	int		 n = 0;
+
+	broker_topic_dest(dest, sizeof dest, id);
+	TAILQ_FOREACH(s, broker_bucket(app, user), user_entry) {
+		if (broker_is(s, app, user) &&
+		    broker_push(s, dest, seq, body, NULL) > 0)
+			n++;
+	}
+	return n;
+}
+
+/* The body of an event MESSAGE: {"type", "seq", "data"}; to free. */
+static char *
+broker_event_text(const char *type, long long seq, const char *data)
+{
 	char	*text;
 
-	if ((o = broker_msg_json(m)) == NULL)
+	if (asprintf(&text, "{\"type\":\"%s\",\"seq\":%lld,\"data\":%s}",
+	    type, seq, data) == -1)
 		return NULL;
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
 	return text;
+}
+
+/*
+ * Store event type with data for every user in to (one seq for all) and
+ * push it on /user/queue/events to each of their sessions but skip.
+ * Takes ownership of data. Returns 0, or -1 if it could not be stored.
+ */
+int
+broker_event(const char *app, const struct idlist *to, struct session *skip,
+    const char *type, json_t *data)
+{
+	struct session	*s;
+	char		*text = NULL, *body = NULL;
+	long long	 seq;
+	size_t		 i;
+	int		 ret = -1;
+
+	if (data == NULL || (text = json_dumps(data, JSON_COMPACT)) == NULL) {
+		log_warn("event %s: out of memory", type);
+		goto out;
+	}
+	if (to->n == 0) {
+		ret = 0;
+		goto out;
+	}
+	/* Stored first, then pushed: a since-sync replays what was lost. */
+	if (sstore_event_put(app, to, type, text, &seq) == -1) {
+		log_warn("event %s: not stored", type);
+		goto out;
+	}
+	ret = 0;
+	if ((body = broker_event_text(type, seq, text)) == NULL) {
+		log_warn("event %s: out of memory", type);
+		goto out;
+	}
+	for (i = 0; i < to->n; i++) {
+		TAILQ_FOREACH(s, broker_bucket(app, to->v[i]), user_entry) {
+			if (s != skip && broker_is(s, app, to->v[i]))
+				broker_push(s, DEST_EVENTS, seq, body, NULL);
+		}
+	}
+	log_debug("event %s seq %lld to %zu users", type, seq, to->n);
+out:
+	free(body);
+	free(text);
+	json_decref(data);
+	return ret;
+}
+
+/* broker_event for one user. Takes ownership of data. Returns 0 or -1. */
+int
+broker_event_user(const char *app, const char *user, struct session *skip,
+    const char *type, json_t *data)
+{
+	struct idlist	 to;
+	int		 ret = -1;
+
+	idlist_init(&to);
+	if (idlist_push(&to, user) == -1) {
+		json_decref(data);
+		goto out;
+	}
+	ret = broker_event(app, &to, skip, type, data);
+out:
+	idlist_clear(&to);
+	return ret;
 }
 
 /*
  * Answer a SEND on /user/queue/replies if it carried a request-id; log a
  * refusal either way. Takes ownership of data (may be NULL).
  */
-static void
+void
 broker_reply(struct session *s, const char *rid, int code, const char *msg,
     json_t *data)
 {
@@ -339,249 +422,18 @@ out:
 	json_decref(data);
 }
 
-/* Reply with the message object as data. */
-static void
-broker_reply_msg(struct session *s, const char *rid, const struct smsg *m)
-{
-	json_t	*data;
-
-	if ((data = broker_msg_json(m)) == NULL) {
-		broker_reply(s, rid, 500, "out of memory", NULL);
-		return;
-	}
-	broker_reply(s, rid, 0, "ok", data);
-}
-
 /*
- * Get an id field of body: 0 and *out (NULL if absent and optional), or -1
- * if present but not a valid id, or absent and required.
+ * Push one synced row, a message or an event, to the requesting session;
+ * see struct broker_sync.
  */
 static int
-broker_get_id(json_t *body, const char *key, int required, const char **out)
-{
-	json_t	*v;
-
-	*out = NULL;
-	v = json_object_get(body, key);
-	if (v == NULL || json_is_null(v))
-		return required ? -1 : 0;
-	if (!json_is_string(v) || !token_check_id(json_string_value(v)))
-		return -1;
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Whether s is a message type: 1 to MSGTYPE_MAX of [A-Za-z0-9_]. */
-static int
-broker_check_type(const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i == MSGTYPE_MAX)
-			return 0;
-		if ((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_')
-			continue;
-		return 0;
-	}
-	return i > 0;
-}
-
-/* Make a message id for a send without one. */
-static int
-broker_make_id(char *out, size_t size)
-{
-	unsigned char	 r[16];
-	size_t		 i;
-
-	if (size < 2 * sizeof r + 3 || RAND_bytes(r, sizeof r) != 1)
-		return -1;
-	memcpy(out, "s-", 2);
-	for (i = 0; i < sizeof r; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", r[i]);
-	return 0;
-}
-
-/* /app/chat.send: store a message, deliver it, answer with it. */
-static void
-broker_chat_send(struct session *s, const char *rid, json_t *body)
-{
-	struct smsg	 m, old;
-	const char	*id, *to, *type = "TEXT", *chat = "SINGLE", *content;
-	json_t		*v;
-	char		*text = NULL;
-	int		 online, n, r;
-
-	memset(&m, 0, sizeof m);
-	memset(&old, 0, sizeof old);
-	if (broker_get_id(body, "messageId", 0, &id) == -1) {
-		broker_reply(s, rid, 400, "messageId must be 1 to 64 of "
-		    "[A-Za-z0-9_.@-]", NULL);
-		goto out;
-	}
-	if (broker_get_id(body, "toId", 1, &to) == -1) {
-		broker_reply(s, rid, 400, "toId must be 1 to 64 of "
-		    "[A-Za-z0-9_.@-]", NULL);
-		goto out;
-	}
-	if ((v = json_object_get(body, "chatType")) != NULL &&
-	    !json_is_null(v)) {
-		chat = json_is_string(v) ? json_string_value(v) : "";
-		if (strcmp(chat, "GROUP") == 0) {
-			broker_reply(s, rid, 400, "group chat is not "
-			    "supported", NULL);
-			goto out;
-		}
-		if (strcmp(chat, "SINGLE") != 0) {
-			broker_reply(s, rid, 400, "chatType must be SINGLE",
-			    NULL);
-			goto out;
-		}
-	}
-	if ((v = json_object_get(body, "msgType")) != NULL &&
-	    !json_is_null(v)) {
-		if (!json_is_string(v) ||
-		    !broker_check_type(json_string_value(v))) {
-			broker_reply(s, rid, 400, "msgType must be 1 to 32 of "
-			    "[A-Za-z0-9_]", NULL);
-			goto out;
-		}
-		type = json_string_value(v);
-	}
-	if ((v = json_object_get(body, "content")) == NULL ||
-	    !json_is_string(v)) {
-		broker_reply(s, rid, 400, "content must be a string", NULL);
-		goto out;
-	}
-	if (json_string_length(v) > CONTENT_MAX) {
-		broker_reply(s, rid, 400, "content is longer than 64 KiB",
-		    NULL);
-		goto out;
-	}
-	content = json_string_value(v);
-
-	/* UPSTREAM.md: a messageId is the sender's; a resend is answered. */
-	if (id != NULL) {
-		if ((r = sstore_get(s->app, id, &old)) == -1) {
-			broker_reply(s, rid, 500, "database error", NULL);
-			goto out;
-		}
-		if (r == 0 && strcmp(old.from, s->user) != 0) {
-			broker_reply(s, rid, 409, "messageId already used",
-			    NULL);
-			goto out;
-		}
-		if (r == 0) {
-			log_debug("session %llu: resend of %s", s->id, id);
-			broker_reply_msg(s, rid, &old);
-			goto out;
-		}
-		snprintf(m.id, sizeof m.id, "%s", id);
-	} else if (broker_make_id(m.id, sizeof m.id) == -1) {
-		broker_reply(s, rid, 500, "cannot make a message id", NULL);
-		goto out;
-	}
-	snprintf(m.app, sizeof m.app, "%s", s->app);
-	snprintf(m.from, sizeof m.from, "%s", s->user);
-	snprintf(m.to, sizeof m.to, "%s", to);
-	snprintf(m.chat_type, sizeof m.chat_type, "%s", chat);
-	snprintf(m.msg_type, sizeof m.msg_type, "%s", type);
-	snprintf(m.status, sizeof m.status, "SENT");
-	m.created_at = broker_now_ms();
-	if ((m.content = strdup(content)) == NULL) {
-		broker_reply(s, rid, 500, "out of memory", NULL);
-		goto out;
-	}
-
-	/* Stored first, then delivered: no push of what could be lost. */
-	online = broker_online(m.app, m.to) > 0;
-	if (sstore_insert(&m, online) == -1) {
-		broker_reply(s, rid, 500, "database error", NULL);
-		goto out;
-	}
-	if ((text = broker_msg_text(&m)) == NULL) {
-		broker_reply(s, rid, 500, "out of memory", NULL);
-		goto out;
-	}
-	/* To every session of toId and to the sender's other sessions. */
-	n = broker_deliver(m.app, m.to, NULL, text, m.seq);
-	if (strcmp(m.to, m.from) != 0)
-		broker_deliver(m.app, m.from, s, text, m.seq);
-	if ((n > 0) != online)
-		sstore_set_delivered(m.app, m.to, m.id, n > 0);
-	log_debug("session %llu: message %s seq %lld %s -> %s (%s)", s->id,
-	    m.id, m.seq, m.from, m.to, n > 0 ? "delivered" : "stored");
-	broker_reply_msg(s, rid, &m);
-out:
-	free(text);
-	sstore_msg_clear(&m);
-	sstore_msg_clear(&old);
-}
-
-/* /app/chat.revoke: the sender withdraws a message. */
-static void
-broker_chat_revoke(struct session *s, const char *rid, json_t *body)
-{
-	struct smsg	 m;
-	const char	*id;
-	char		*text = NULL;
-	int		 online, n, r;
-
-	memset(&m, 0, sizeof m);
-	if (broker_get_id(body, "messageId", 1, &id) == -1) {
-		broker_reply(s, rid, 400, "messageId must be 1 to 64 of "
-		    "[A-Za-z0-9_.@-]", NULL);
-		goto out;
-	}
-	if ((r = sstore_get(s->app, id, &m)) == -1) {
-		broker_reply(s, rid, 500, "database error", NULL);
-		goto out;
-	}
-	if (r == 1) {
-		broker_reply(s, rid, 404, "no such message", NULL);
-		goto out;
-	}
-	if (strcmp(m.from, s->user) != 0) {
-		broker_reply(s, rid, 403, "only the sender may revoke", NULL);
-		goto out;
-	}
-	if (strcmp(m.status, "REVOKED") == 0) {
-		/* Already done: answer again, change nothing. */
-		broker_reply_msg(s, rid, &m);
-		goto out;
-	}
-	online = broker_online(m.app, m.to) > 0;
-	if (sstore_revoke(&m, online) == -1) {
-		broker_reply(s, rid, 500, "database error", NULL);
-		goto out;
-	}
-	if ((text = broker_msg_text(&m)) == NULL) {
-		broker_reply(s, rid, 500, "out of memory", NULL);
-		goto out;
-	}
-	/* UPSTREAM.md: pushed again to every session of both sides. */
-	n = broker_deliver(m.app, m.to, NULL, text, m.seq);
-	if (strcmp(m.to, m.from) != 0)
-		broker_deliver(m.app, m.from, NULL, text, m.seq);
-	if ((n > 0) != online)
-		sstore_set_delivered(m.app, m.to, m.id, n > 0);
-	log_debug("session %llu: message %s revoked, seq %lld", s->id, m.id,
-	    m.seq);
-	broker_reply_msg(s, rid, &m);
-out:
-	free(text);
-	sstore_msg_clear(&m);
-}
-
-/* Push one synced row to the requesting session; see struct broker_sync. */
-static int
-broker_sync_row(const struct smsg *m, void *arg)
+broker_sync_row(const struct smsg *m, const struct sevent *e, void *arg)
 {
 	struct broker_sync	*sy = arg;
 	struct session		*s = sy->s;
+	const char		*dest = DEST_MESSAGES;
 	char			*text;
+	long long		 seq;
 
 	if (sy->count >= sy->limit) {
 		sy->full = 1;
@@ -592,20 +444,29 @@ broker_sync_row(const struct smsg *m, void *arg)
 		sy->paused = 1;
 		return 1;
 	}
-	if ((text = broker_msg_text(m)) == NULL) {
+	if (m != NULL) {
+		text = chat_msg_text(m);
+		seq = m->seq;
+	} else {
+		text = broker_event_text(e->type, e->seq, e->data);
+		seq = e->seq;
+		dest = DEST_EVENTS;
+	}
+	if (text == NULL) {
 		sy->paused = 1;
 		return 1;
 	}
-	if (broker_push(s, DEST_MESSAGES, m->seq, text, NULL) == 0) {
+	if (broker_push(s, dest, seq, text, NULL) == 0) {
 		free(text);
 		sy->failed = 1;
 		return 1;
 	}
 	free(text);
 	sy->count++;
-	sy->seq = m->seq;
-	/* Only the recipient has a delivery state. */
-	if (strcmp(m->to, s->user) == 0 &&
+	sy->seq = seq;
+	/* Only a recipient has a delivery state: of a group, every member. */
+	if (m != NULL && (strcmp(m->to, s->user) == 0 ||
+	    strcmp(m->chat_type, "GROUP") == 0) &&
 	    (sy->ids[sy->nids] = strdup(m->id)) != NULL)
 		sy->nids++;
 	return 0;
@@ -713,11 +574,17 @@ broker_drained(struct session *s)
 		broker_seed_step(s);
 }
 
-/* /app/chat.sync: push what the user missed (seed) or what changed (ext). */
+/*
+ * /app/chat.sync: push what the user missed (seed) or what changed (ext):
+ * messages, and events when the session is subscribed to them.
+ */
 static void
-broker_chat_sync(struct session *s, const char *rid, json_t *body)
+broker_chat_sync(struct req *r)
 {
 	struct broker_sync	 sy;
+	struct session		*s = r->s;
+	const char		*rid = r->rid;
+	json_t			*body = r->body;
 	json_t			*since, *limit, *data;
 	long long		 from;
 	int			 n, max = BROKER_SYNC_LIMIT;
@@ -763,8 +630,11 @@ broker_chat_sync(struct session *s, const char *rid, json_t *body)
 		broker_reply(s, rid, 500, "out of memory", NULL);
 		return;
 	}
+	/* UPSTREAM.md: missed events come interleaved, in seq order. */
+	sy.events = broker_sub_id(s, DEST_EVENTS) != NULL;
 	/* One row more than asked tells whether there is more. */
-	n = sstore_since(s->app, s->user, from, max + 1, broker_sync_row, &sy);
+	n = sstore_since(s->app, s->user, from, max + 1, sy.events,
+	    broker_sync_row, &sy);
 	broker_sync_done(&sy);
 	if (n == -1) {
 		broker_reply(s, rid, 500, "database error", NULL);
@@ -943,11 +813,34 @@ broker_check_dest(const char *dest)
 	return 0;
 }
 
+/*
+ * UPSTREAM.md: a group's topic is for its members only. NULL if dest is no
+ * group topic or the user is a member, else why not.
+ */
+static const char *
+broker_check_member(struct session *s, const char *dest)
+{
+	static char	 why[sizeof DEST_GROUP + ID_MAX + 64];
+	struct smember	 m;
+	const char	*id;
+	int		 r;
+
+	if (strncmp(dest, DEST_GROUP, strlen(DEST_GROUP)) != 0)
+		return NULL;
+	id = dest + strlen(DEST_GROUP);
+	if ((r = sstore_member_get(s->app, id, s->user, &m)) == -1)
+		return "database error";
+	if (r == 0)
+		return NULL;
+	snprintf(why, sizeof why, "not a member of group %s", id);
+	return why;
+}
+
 /* SUBSCRIBE: add a subscription. */
 static const char *
 broker_subscribe(struct session *s, const struct stomp_frame *f)
 {
-	const char	*id, *dest;
+	const char	*id, *dest, *why;
 	struct sub	*sub;
 
 	if ((id = stomp_frame_get(f, "id")) == NULL)
@@ -958,6 +851,8 @@ broker_subscribe(struct session *s, const struct stomp_frame *f)
 		return "bad subscription id";
 	if (!broker_check_dest(dest))
 		return "cannot subscribe to that destination";
+	if ((why = broker_check_member(s, dest)) != NULL)
+		return why;
 	TAILQ_FOREACH(sub, &s->subs, entry) {
 		if (strcmp(sub->id, id) == 0)
 			return "subscription id already in use";
@@ -1001,27 +896,78 @@ broker_unsubscribe(struct session *s, const struct stomp_frame *f)
 	return NULL;
 }
 
+/* UPSTREAM.md: every /app destination and its handler. */
+static const struct broker_route {
+	const char	*dest;
+	void		(*fn)(struct req *);
+} broker_routes[] = {
+	{ "/app/chat.send", chat_send },
+	{ "/app/chat.revoke", chat_revoke },
+	{ "/app/chat.sync", broker_chat_sync },
+	{ "/app/chat.edit", chat_edit },
+	{ "/app/chat.read", chat_read },
+	{ "/app/chat.history", chat_history },
+	{ "/app/group.create", group_create },
+	{ "/app/group.dismiss", group_dismiss },
+	{ "/app/group.update", group_update },
+	{ "/app/group.list", group_list },
+	{ "/app/group.info", group_info },
+	{ "/app/group.members", group_members },
+	{ "/app/group.join", group_join },
+	{ "/app/group.quit", group_quit },
+	{ "/app/group.invite", group_invite },
+	{ "/app/group.kick", group_kick },
+	{ "/app/group.requests", group_requests },
+	{ "/app/group.approve", group_approve },
+	{ "/app/group.role", group_role },
+	{ "/app/group.transfer", group_transfer },
+	{ "/app/group.mute", group_mute },
+	{ "/app/group.muteAll", group_mute_all },
+	{ "/app/friend.request", friend_request },
+	{ "/app/friend.respond", friend_respond },
+	{ "/app/friend.requests", friend_requests },
+	{ "/app/friend.delete", friend_delete },
+	{ "/app/friend.list", friend_list },
+	{ "/app/friend.check", friend_check },
+	{ "/app/friend.remark", friend_remark },
+	{ "/app/friend.group.create", friend_group_create },
+	{ "/app/friend.group.delete", friend_group_delete },
+	{ "/app/friend.group.rename", friend_group_rename },
+	{ "/app/friend.group.add", friend_group_add },
+	{ "/app/friend.group.remove", friend_group_remove },
+	{ "/app/friend.group.list", friend_group_list },
+	{ "/app/conversation.set", social_conv_set },
+	{ "/app/conversation.list", social_conv_list },
+	{ "/app/blacklist.add", social_block },
+	{ "/app/blacklist.remove", social_unblock },
+	{ "/app/blacklist.list", social_blacklist },
+	{ "/app/profile.get", social_profile_get },
+	{ "/app/profile.set", social_profile_set },
+};
+
 /* SEND: one of the /app destinations. */
 static const char *
 broker_send(struct session *s, const struct stomp_frame *f)
 {
-	void		(*fn)(struct session *, const char *, json_t *);
-	const char	*dest, *rid;
-	json_t		*body, *app;
-	json_error_t	 jerr;
+	const struct broker_route	*route = NULL;
+	struct req			 r;
+	const char			*dest, *rid;
+	json_t				*body, *app;
+	json_error_t			 jerr;
+	size_t				 i;
 
 	if ((dest = stomp_frame_get(f, "destination")) == NULL)
 		return "SEND without destination";
 	rid = stomp_frame_get(f, "request-id");
 	if (rid != NULL && strlen(rid) > BROKER_HDR_MAX)
 		return "request-id too long";
-	if (strcmp(dest, "/app/chat.send") == 0)
-		fn = broker_chat_send;
-	else if (strcmp(dest, "/app/chat.revoke") == 0)
-		fn = broker_chat_revoke;
-	else if (strcmp(dest, "/app/chat.sync") == 0)
-		fn = broker_chat_sync;
-	else {
+	for (i = 0; i < sizeof broker_routes / sizeof broker_routes[0]; i++) {
+		if (strcmp(dest, broker_routes[i].dest) == 0) {
+			route = &broker_routes[i];
+			break;
+		}
+	}
+	if (route == NULL) {
 		broker_reply(s, rid, 404, "no such destination", NULL);
 		return NULL;
 	}
@@ -1036,8 +982,14 @@ broker_send(struct session *s, const struct stomp_frame *f)
 	else if (strcmp(json_string_value(app), s->app) != 0)
 		broker_reply(s, rid, 403, "appId does not match the token",
 		    NULL);
-	else
-		fn(s, rid, body);
+	else {
+		r.s = s;
+		r.rid = rid;
+		r.body = body;
+		r.app = s->app;
+		r.user = s->user;
+		route->fn(&r);
+	}
 	json_decref(body);
 	return NULL;
 }

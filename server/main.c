@@ -23,10 +23,13 @@
 #define MAIN_DEFAULT_TTL	86400
 #define MAIN_MAX_TTL		(100LL * 366 * 86400)
 #define MAIN_MAX_HEARTBEAT	3600000		/* ms, as imgwd allows */
+#define MAIN_REVOKE_WINDOW	120		/* s, UPSTREAM.md default */
+#define MAIN_MAX_REVOKE_WINDOW	(366LL * 86400)
 
 static const char main_usage_text[] =
     "usage: imserver --listen ADDR:PORT --db FILE --secret-file FILE\n"
-    "                [--cert FILE --key FILE] [--heartbeat SX,SY] [-v]\n"
+    "                [--cert FILE --key FILE] [--heartbeat SX,SY]\n"
+    "                [--revoke-window SECONDS] [-v]\n"
     "       imserver token --secret-file FILE [--app ID] [--ttl SECONDS] USER\n"
     "\n"
     "Serve STOMP 1.2 over WebSocket at ws://ADDR:PORT/ws/im (wss:// with\n"
@@ -45,6 +48,8 @@ static const char main_usage_text[] =
     "                         0,0): send an EOL at least every SX, want the\n"
     "                         client every SY; a client silent for twice the\n"
     "                         negotiated interval is dropped\n"
+    "  --revoke-window S      a sender may revoke a message for S seconds\n"
+    "                         (default 120; 0: at any time)\n"
     "  -v, --verbose          log debug messages\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -195,6 +200,7 @@ main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "revoke-window", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -203,7 +209,8 @@ main(int argc, char **argv)
 	struct ev_signal	 sigterm, sigint;
 	const char		*listenarg = NULL, *db = NULL, *secret = NULL;
 	const char		*cert = NULL, *key = NULL;
-	char			*addr = NULL, *cause = NULL;
+	char			*addr = NULL, *cause = NULL, *p;
+	long long		 revoke = MAIN_REVOKE_WINDOW;
 	int			 ch, port = 0, bound, verbose = 0;
 	int			 hb_sx = 0, hb_sy = 0;
 
@@ -232,6 +239,14 @@ main(int argc, char **argv)
 			if (main_parse_heartbeat(optarg, &hb_sx, &hb_sy) == -1)
 				main_usage(2, "--heartbeat: need SX,SY in ms "
 				    "(0 to 3600000 each)");
+			break;
+		case 'R':
+			errno = 0;
+			revoke = strtoll(optarg, &p, 10);
+			if (*optarg == '\0' || *p != '\0' || errno != 0 ||
+			    revoke < 0 || revoke > MAIN_MAX_REVOKE_WINDOW)
+				main_usage(2, "--revoke-window: need a number "
+				    "of seconds");
 			break;
 		case 'v':
 			verbose = 1;
@@ -266,6 +281,7 @@ main(int argc, char **argv)
 		fatalx("database %s: %s", db, cause != NULL ? cause :
 		    "cannot open");
 	broker_open(hb_sx, hb_sy);
+	chat_config(revoke);
 
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot make the event loop");

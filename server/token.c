@@ -1,7 +1,7 @@
 /*
  * token: the server's secret, and signing and checking the tokens made from
- * it (UPSTREAM.md "Tokens"). Owns the base64url codec. Never logs a token
- * or the secret.
+ * it (UPSTREAM.md "Tokens"); random ids. Owns the base64url codec and the
+ * calls to OpenSSL's random generator. Never logs a token or the secret.
  */
 #include <sys/stat.h>
 
@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "server.h"
 
@@ -118,6 +119,24 @@ token_check_id(const char *s)
 		return 0;
 	}
 	return i > 0;
+}
+
+/*
+ * Make a random id: prefix and 32 hex digits, in out[size]. Returns 0, or
+ * -1 if it does not fit or the generator failed.
+ */
+int
+token_random_id(char *out, size_t size, const char *prefix)
+{
+	unsigned char	 rnd[16];
+	size_t		 i, n = strlen(prefix);
+
+	if (size < n + 2 * sizeof rnd + 1 || RAND_bytes(rnd, sizeof rnd) != 1)
+		return -1;
+	memcpy(out, prefix, n);
+	for (i = 0; i < sizeof rnd; i++)
+		snprintf(out + n + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
 }
 
 /* Append base64url (no padding) of in[0 .. len) to out. */
