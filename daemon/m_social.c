@@ -89,6 +89,8 @@ static const struct forward forwards[] = {
 	    "delete a friend group", NULL, NULL },
 	{ "friend.group.rename", "/app/friend.group.rename",
 	    "name:string newName:string", "rename a friend group", NULL, NULL },
+	{ "friend.group.list", "/app/friend.group.list", "",
+	    "my friend groups", NULL, NULL },
 	{ "friend.group.add", "/app/friend.group.add", "name:string users:array",
 	    "put friends in a friend group", NULL, NULL },
 	{ "friend.group.remove", "/app/friend.group.remove",
