@@ -377,6 +377,7 @@ static void
 session_frame(const struct stomp_frame *f)
 {
 	const char	*v;
+	char		 why[256];
 
 	switch (f->command) {
 	case STOMP_HEARTBEAT:
@@ -419,8 +420,9 @@ session_frame(const struct stomp_frame *f)
 			    "file, or SIGHUP)");
 		} else
 			log_warn("server error: %.200s", v);
-		/* STOMP 1.2: an ERROR ends the session. */
-		upstream_drop("server sent ERROR");
+		/* STOMP 1.2: an ERROR ends the session; say what it was. */
+		snprintf(why, sizeof why, "server sent ERROR: %.200s", v);
+		upstream_drop(why);
 		break;
 	default:
 		log_warn("unexpected %s frame from server",
