@@ -388,8 +388,9 @@ session_frame(const struct stomp_frame *f)
 		session_subscribe("sub-1", "/user/queue/messages");
 		session_subscribe("sub-2", "/user/queue/replies");
 		session_subscribe("sub-3", "/user/queue/events");
-		social_connected();
 		session_set_state(SESSION_SYNCING, "");
+		/* Up from here: group channels and fresh lists can be asked for. */
+		social_connected();
 		upstream_reset_backoff();
 		ss.synced = 0;
 		session_sync();
