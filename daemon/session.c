@@ -38,6 +38,7 @@ static struct {
 	int64_t			 retry_at;	/* next attempt, ms (backoff) */
 	ev_timer		 beat;		/* our STOMP heart-beats */
 	ev_timer		 bye;		/* DISCONNECT receipt deadline */
+	json_t			*groups;	/* group channels followed now */
 	int			 init;
 } ss;
 
@@ -211,14 +212,21 @@ session_join_group(const char *group, int on)
 	struct stomp_frame	 f;
 	char			 id[96], dest[96];
 
-	if (!session_is_up())
+	if (!session_is_up() || group == NULL)
+		return;
+	/* A subscription id used twice is a protocol error: keep a set. */
+	if (ss.groups == NULL)
+		ss.groups = json_object();
+	if ((json_object_get(ss.groups, group) != NULL) == on)
 		return;
 	snprintf(id, sizeof id, "grp-%s", group);
 	snprintf(dest, sizeof dest, "/topic/group/%s", group);
 	if (on) {
+		json_object_set_new(ss.groups, group, json_true());
 		session_subscribe(id, dest);
 		return;
 	}
+	json_object_del(ss.groups, group);
 	stomp_frame_init(&f, STOMP_UNSUBSCRIBE);
 	stomp_frame_add(&f, "id", id);
 	session_write(&f);
@@ -467,6 +475,7 @@ session_closed(const char *reason, int64_t retry_at)
 	session_init();
 	buf_reset(&ss.in);
 	ss.syncing = 0;
+	json_object_clear(ss.groups);
 	ev_timer_stop(loop, &ss.beat);
 	upstream_expect(0);
 	while ((p = TAILQ_FIRST(&ss.pending)) != NULL) {
