@@ -586,10 +586,13 @@ main(int argc, char **argv)
 	/* imgw [global options] DOMAIN VERB --NAME VALUE...: named arguments. */
 	domain_at = command_index(argc, argv);
 	if (domain_at < argc && (is_domain(argv[domain_at]) ||
-	    strchr(argv[domain_at], '.') != NULL)) {
+	    strchr(argv[domain_at], '.') != NULL ||
+	    strcmp(argv[domain_at], "batch") == 0)) {
 		method_argc = argc - domain_at - 1;
 		method_argv = argv + domain_at + 1;
-		if (strchr(argv[domain_at], '.') != NULL)
+		/* A full method name ("message.send", or "batch" which has no domain). */
+		if (strchr(argv[domain_at], '.') != NULL ||
+		    strcmp(argv[domain_at], "batch") == 0)
 			snprintf(method, sizeof method, "%s", argv[domain_at]);
 		else if (method_argc > 0 && method_argv[0][0] != '-') {
 			snprintf(method, sizeof method, "%s.%s", argv[domain_at],
