@@ -3,6 +3,7 @@
 #   make            build all programs and libraries
 #   make demo       install what is missing, build, run the two-account demo
 #   make check      install what is missing, build, run every test
+#   make check-asan the whole integration suite on the sanitizer build
 #   make bench      run the benchmarks (ratios against reference tools)
 #   make fuzz       build the libFuzzer targets (clang)
 #   make install    install into $(DESTDIR)$(PREFIX): programs, library,
@@ -57,7 +58,8 @@ UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
 		   $(B)/tests/test_store
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all demo run check unit integration bench fuzz install uninstall clean deps
+.PHONY: all demo run check unit integration bench fuzz install uninstall clean deps \
+	check-asan
 all: $(PROGS)
 
 # Install missing Debian packages once; objects wait for it.
@@ -119,7 +121,7 @@ $(B)/.node-deps: examples/node/package.json examples/node/package-lock.json | $(
 	@touch $@
 
 check: $(B)/.deps all $(UNIT_TESTS) $(B)/.node-deps
-	@tests/run $(UNIT_TESTS)
+	@SANITIZE_TESTS="$(SANITIZE_TESTS)" tests/run $(UNIT_TESTS) $(CHECK_EXTRA)
 
 demo: $(B)/.deps all
 	@scripts/demo
@@ -138,6 +140,41 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto $(PKG_CFLAGS) \
 	    -o $@ $^ $(shell pkg-config --libs msgpack jansson)
+
+# The sanitizer build: every program with ASan and UBSan, objects apart in
+# build/asan/obj. `make check-asan` runs the whole integration suite on it
+# (tests/sanitize fails on any sanitizer report, leaks at a clean exit
+# included); `make check` runs the bounded subset SANITIZE_TESTS, and each
+# fuzz target for FUZZ_SECONDS when clang is there.
+ASAN_B		:= $(B)/asan
+asan_obj	= $(patsubst %.c,$(ASAN_B)/obj/%.o,$(1))
+ASAN_PROGS	:= $(ASAN_B)/imserver $(ASAN_B)/imgwd $(ASAN_B)/imgw \
+		   $(ASAN_B)/libimgw.so $(ASAN_B)/libimgw.a
+SANITIZE_TESTS	?= test_shutdown.py test_soak.py test_messaging.py test_offline.py \
+		   test_robustness.py test_upstream.py
+CHECK_FUZZ	:= $(if $(shell command -v clang 2>/dev/null),$(FUZZ_TARGETS))
+CHECK_EXTRA	= tests/sanitize $(if $(CHECK_FUZZ),tests/fuzz/run_fuzzers)
+
+$(ASAN_B)/obj/%.o: %.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
+$(ASAN_B)/imgwd: $(call asan_obj,$(DAEMON_SRCS) $(DB_SRCS) $(PROTO_SRCS))
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+$(ASAN_B)/imserver: $(call asan_obj,$(SERVER_SRCS) $(PROTO_SRCS))
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+$(ASAN_B)/libimgw.so: $(call asan_obj,$(LIB_SRCS)) client-lib/libimgw.map
+	$(CC) $(CFLAGS) $(SAN) -shared -Wl,-soname,libimgw.so.0 \
+	    -Wl,--version-script=client-lib/libimgw.map -o $@ \
+	    $(call asan_obj,$(LIB_SRCS)) $(shell pkg-config --libs msgpack jansson)
+$(ASAN_B)/libimgw.a: $(call asan_obj,$(LIB_SRCS))
+	rm -f $@
+	ar rcs $@ $^
+$(ASAN_B)/imgw: $(call asan_obj,$(CLI_SRCS)) $(ASAN_B)/libimgw.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell pkg-config --libs msgpack jansson)
+
+check: $(ASAN_PROGS) $(CHECK_FUZZ)
+check-asan: $(B)/.deps $(ASAN_PROGS)
+	@tests/sanitize
 
 # Where install puts things: programs, library, header, pkg-config file,
 # manual pages, systemd units (@BINDIR@ and @DOCDIR@ filled in) and docs.
@@ -199,4 +236,4 @@ uninstall:
 clean:
 	rm -rf $(B)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) $(ASAN_B)/obj -name '*.d' 2>/dev/null)
