@@ -434,7 +434,7 @@ typed_value(json_t *desc, const char *name, const char *v)
 	    strcmp(type, "token") == 0))
 		return json_string(v);
 	if (type == NULL || strcmp(type, "int") == 0 || strcmp(type, "bool") == 0 ||
-	    strcmp(type, "array") == 0) {
+	    strcmp(type, "array") == 0 || strcmp(type, "object") == 0) {
 		json_t	*j = json_loads(v, JSON_DECODE_ANY, NULL);
 
 		if (j != NULL)

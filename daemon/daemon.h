@@ -100,6 +100,8 @@ void		 session_connecting(void);
 /* Whether frames can be sent (syncing or online). */
 int		 session_is_up(void);
 int64_t		 session_retry_at(void);
+/* Fetch what was missed again (after following new channels). */
+void		 session_resync(void);
 /* Subscribe to (on) or leave a group's channel. */
 void		 session_join_group(const char *group, int on);
 /* Clean shutdown: DISCONNECT with a receipt, then daemon_stop(). */
@@ -240,6 +242,7 @@ json_t		*social_methods(void);
 int		 social_has(const char *method);
 void		 social_event(json_t *body);
 void		 social_connected(void);
+void		 social_refused(const char *message);
 /* Tell the server about a local conversation change (best effort). */
 void		 social_conversation_sync(const char *conv, const char *field,
 		     json_t *value);

@@ -27,6 +27,7 @@ struct forward {
 	cached_fn	*cached;	/* the answer from the cache, offline */
 };
 
+static apply_fn	 apply_group_info, apply_joined, apply_refresh_friends;
 static apply_fn	 apply_group, apply_groups, apply_gone, apply_members,
 		 apply_member, apply_friends, apply_friend, apply_unfriend,
 		 apply_blacklist, apply_block, apply_unblock, apply_profiles,
@@ -47,11 +48,11 @@ static const struct forward forwards[] = {
 	{ "group.list", "/app/group.list", "", "my groups", apply_groups,
 	    cached_groups },
 	{ "group.info", "/app/group.info", G, "a group's information",
-	    apply_group, cached_group },
+	    apply_group_info, cached_group },
 	{ "group.members", "/app/group.members", G "role?:string offset?:int "
 	    "limit?:int", "a group's members", apply_members, cached_members },
 	{ "group.join", "/app/group.join", G "message?:string",
-	    "join, or ask to join", NULL, NULL },
+	    "join, or ask to join", apply_joined, NULL },
 	{ "group.quit", "/app/group.quit", G, "leave a group", apply_gone, NULL },
 	{ "group.invite", "/app/group.invite", G "users:array",
 	    "add members", NULL, NULL },
@@ -72,7 +73,7 @@ static const struct forward forwards[] = {
 	{ "friend.request", "/app/friend.request", "user:id message?:string",
 	    "ask to be friends", NULL, NULL },
 	{ "friend.respond", "/app/friend.respond", "user:id accept:bool",
-	    "accept or refuse a friend request", NULL, NULL },
+	    "accept or refuse a friend request", apply_refresh_friends, NULL },
 	{ "friend.requests", "/app/friend.requests", "",
 	    "friend requests in and out", NULL, NULL },
 	{ "friend.delete", "/app/friend.delete", "users:array",
@@ -84,18 +85,19 @@ static const struct forward forwards[] = {
 	{ "friend.remark", "/app/friend.remark", "user:id remark:string",
 	    "set a friend's remark (alias)", apply_friend, NULL },
 	{ "friend.group.create", "/app/friend.group.create", "name:string",
-	    "create a friend group", NULL, NULL },
+	    "create a friend group", apply_refresh_friends, NULL },
 	{ "friend.group.delete", "/app/friend.group.delete", "name:string",
-	    "delete a friend group", NULL, NULL },
+	    "delete a friend group", apply_refresh_friends, NULL },
 	{ "friend.group.rename", "/app/friend.group.rename",
-	    "name:string newName:string", "rename a friend group", NULL, NULL },
+	    "name:string newName:string", "rename a friend group",
+	    apply_refresh_friends, NULL },
 	{ "friend.group.list", "/app/friend.group.list", "",
 	    "my friend groups", NULL, NULL },
 	{ "friend.group.add", "/app/friend.group.add", "name:string users:array",
-	    "put friends in a friend group", NULL, NULL },
+	    "put friends in a friend group", apply_refresh_friends, NULL },
 	{ "friend.group.remove", "/app/friend.group.remove",
 	    "name:string users:array", "take friends out of a friend group",
-	    NULL, NULL },
+	    apply_refresh_friends, NULL },
 	{ "blacklist.add", "/app/blacklist.add", "users:array",
 	    "block users", apply_block, NULL },
 	{ "blacklist.remove", "/app/blacklist.remove", "users:array",
@@ -215,12 +217,22 @@ apply_group(json_t *args, json_t *data)
 static void
 apply_groups(json_t *args, json_t *data)
 {
-	json_t	*g;
+	json_t	*g, *known;
 	size_t	 i;
+	int	 fresh = 0;
 
+	json_array_foreach(data, i, g) {
+		known = store_obj_get(store, "group", str_of(g, "groupId") ?
+		    str_of(g, "groupId") : "");
+		fresh |= known == NULL;
+		json_decref(known);
+	}
 	cache_all("group", data, "groupId");
 	json_array_foreach(data, i, g)
 		session_join_group(str_of(g, "groupId"), 1);
+	/* Groups we did not know: fetch what was said before we followed them. */
+	if (fresh)
+		session_resync();
 }
 
 static void
@@ -368,6 +380,10 @@ cached_members(json_t *args)
 	snprintf(prefix, sizeof prefix, "%s/", id);
 	if ((all = store_obj_list(store, "member", prefix)) == NULL)
 		return NULL;
+	if (json_array_size(all) == 0) {
+		json_decref(all);
+		return NULL;	/* never fetched: the caller says offline */
+	}
 	out = json_array();
 	json_array_foreach(all, i, m) {
 		if (role == NULL || (str_of(m, "role") != NULL &&
@@ -402,6 +418,61 @@ cached_profiles(json_t *args)
 			json_array_append_new(out, p);
 	}
 	return out;
+}
+
+static void	social_refresh(const char *method, json_t *args);
+
+/* A group's information: cached only if it is one of ours (no channel). */
+static void
+apply_group_info(json_t *args, json_t *data)
+{
+	json_t	*known = store_obj_get(store, "group", str_of(args, "group"));
+
+	if (known != NULL)
+		cache_group(data, 0);
+	json_decref(known);
+}
+
+/* We are in a group now (joined, approved, invited): learn it fully. */
+static void
+social_joined(const char *group)
+{
+	json_t	*args, *known;
+
+	if (group == NULL || !valid_id(group))
+		return;
+	args = json_pack("{s:s}", "group", group);
+	/*
+	 * Cached at once, so whoever reacts to the event finds the group; the
+	 * refresh below fills in the rest.
+	 */
+	known = store_obj_get(store, "group", group);
+	if (known == NULL) {
+		known = json_pack("{s:s}", "groupId", group);
+		cache_group(known, 0);
+	}
+	json_decref(known);
+	session_join_group(group, 1);
+	/* What was said there before our channel was open comes by sync. */
+	session_resync();
+	social_refresh("group.info", args);
+	social_refresh("group.members", args);
+	json_decref(args);
+}
+
+static void
+apply_joined(json_t *args, json_t *data)
+{
+	const char	*status = str_of(data, "status");
+
+	if (status != NULL && strcmp(status, "JOINED") == 0)
+		social_joined(str_of(args, "group"));
+}
+
+static void
+apply_refresh_friends(json_t *args, json_t *data)
+{
+	social_refresh("friend.list", NULL);
 }
 
 /* Someone waiting for a forwarded call's answer. */
@@ -605,7 +676,10 @@ social_apply_event(const char *type, json_t *d)
 	json_t		*g = json_object_get(d, "group");
 	json_t		*m = json_object_get(d, "member");
 
-	if (strcmp(type, "group.created") == 0 || strcmp(type, "group.updated") == 0)
+	if (strcmp(type, "group.created") == 0) {
+		cache_group(json_is_object(g) ? g : d, 1);
+		social_joined(group != NULL ? group : str_of(g, "groupId"));
+	} else if (strcmp(type, "group.updated") == 0)
 		cache_group(json_is_object(g) ? g : d, 1);
 	else if (strcmp(type, "group.dismissed") == 0)
 		forget_group(group != NULL ? group : str_of(g, "groupId"));
@@ -613,7 +687,13 @@ social_apply_event(const char *type, json_t *d)
 		if (json_is_object(m))
 			cache_member(group, m);
 		if (user != NULL && self_id != NULL && strcmp(user, self_id) == 0)
-			session_join_group(group, 1);
+			social_joined(group);
+		else if (group != NULL) {
+			json_t	*a = json_pack("{s:s}", "group", group);
+
+			social_refresh("group.members", a);
+			json_decref(a);
+		}
 	} else if (strcmp(type, "group.member.left") == 0 ||
 	    strcmp(type, "group.member.kicked") == 0) {
 		char	 id[140];
@@ -631,7 +711,16 @@ social_apply_event(const char *type, json_t *d)
 	    strcmp(type, "friend.updated") == 0) {
 		json_t	*fr = json_object_get(d, "friend");
 
-		cache_user_obj("friend", json_is_object(fr) ? fr : d);
+		if (json_is_object(fr))
+			cache_user_obj("friend", fr);
+		else if (user != NULL) {
+			/* The whole friend object comes with the refresh. */
+			fr = json_pack("{s:s,s:s,s:[],s:I}", "userId", user,
+			    "remark", "", "groups", "since", (json_int_t)0);
+			cache_user_obj("friend", fr);
+			json_decref(fr);
+			social_refresh("friend.list", NULL);
+		}
 	} else if (strcmp(type, "friend.deleted") == 0 && user != NULL)
 		store_obj_del(store, "friend", user, 0);
 	else if (strcmp(type, "blacklist.changed") == 0) {
@@ -681,9 +770,18 @@ social_event(json_t *body)
 	const char	*type = str_of(body, "type");
 	json_t		*d = json_object_get(body, "data"), *ev;
 
+	static int64_t	 seen[4096];	/* recent server seqs, by seq % 4096 */
+	int64_t		 seq = json_integer_value(json_object_get(body, "seq"));
+
 	if (type == NULL || strlen(type) > 64 || !json_is_object(d)) {
 		log_warn("ignoring a malformed event from the server");
 		return;
+	}
+	/* A sync can replay an event that also came live: announce it once. */
+	if (seq > 0) {
+		if (seen[seq % 4096] == seq)
+			return;
+		seen[seq % 4096] = seq;
 	}
 	social_apply_event(type, d);
 	ev = json_deep_copy(d);
@@ -703,16 +801,44 @@ social_settings_done(void *arg, int code, const char *message, json_t *data)
 		social_settings(d);
 }
 
+/* A refresh in flight: which forward, with which arguments. */
+struct refresh {
+	const struct forward	*f;
+	json_t			*args;
+};
+
 /* A refresh answered: cache it (the apply function of the forward). */
 static void
 social_refresh_done(void *arg, int code, const char *message, json_t *data)
 {
-	const struct forward	*f = arg;
+	struct refresh	*r = arg;
 
 	if (code == 0)
-		f->apply(NULL, data);
+		r->f->apply(r->args, data);
 	else if (code != 404)
-		log_debug("%s: %d %s", f->method, code, message);
+		log_debug("%s: %d %s", r->f->method, code, message);
+	json_decref(r->args);
+	free(r);
+}
+
+/* Ask the server again for what a read method answers, to refresh the cache. */
+static void
+social_refresh(const char *method, json_t *args)
+{
+	const struct forward	*f = social_find(method);
+	struct refresh		*r;
+
+	if (f == NULL || !session_is_up())
+		return;
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		fatalx("out of memory");
+	r->f = f;
+	r->args = args != NULL ? json_incref(args) : json_object();
+	if (session_request(f->dest, social_upstream_args(r->args, 0),
+	    social_refresh_done, r) == -1) {
+		json_decref(r->args);
+		free(r);
+	}
 }
 
 /*
@@ -733,12 +859,8 @@ social_connected(void)
 			session_join_group(str_of(g, "groupId"), 1);
 		json_decref(groups);
 	}
-	for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-		const struct forward *f = social_find(lists[i]);
-
-		session_request(f->dest, json_object(), social_refresh_done,
-		    (void *)f);
-	}
+	for (i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		social_refresh(lists[i], NULL);
 	session_request("/app/conversation.list", json_object(),
 	    social_settings_done, NULL);
 }
@@ -875,4 +997,20 @@ m_group_member_search(struct client *c, uint32_t msgid, json_t *args,
 	snprintf(prefix, sizeof prefix, "%s/", group);
 	*result = social_search("member", prefix, text, fields);
 	return 0;
+}
+
+/*
+ * The server refused a group's channel ("not a member of group X"): forget
+ * the group, so the next connection does not ask again.
+ */
+void
+social_refused(const char *message)
+{
+	static const char prefix[] = "not a member of group ";
+
+	if (message != NULL && strncmp(message, prefix, sizeof prefix - 1) == 0) {
+		log_warn("forgetting group %.64s: %s", message + sizeof prefix - 1,
+		    message);
+		forget_group(message + sizeof prefix - 1);
+	}
 }

@@ -39,6 +39,7 @@ static struct {
 	ev_timer		 beat;		/* our STOMP heart-beats */
 	ev_timer		 bye;		/* DISCONNECT receipt deadline */
 	json_t			*groups;	/* group channels followed now */
+	int			 resync;	/* sync again when this one ends */
 	int			 init;
 } ss;
 
@@ -260,8 +261,10 @@ session_sync_reply(void *arg, int code, const char *message, json_t *data)
 	events_emit("sync.progress", json_pack("{s:I,s:I,s:b}",
 	    "count", (json_int_t)ss.synced, "seq", (json_int_t)ss.cursor,
 	    "more", json_is_true(json_object_get(data, "more"))));
-	if (json_is_true(json_object_get(data, "more")))
+	if (json_is_true(json_object_get(data, "more")) || ss.resync) {
+		ss.resync = 0;
 		session_sync();
+	}
 	else if (ss.state == SESSION_SYNCING)
 		session_set_state(SESSION_ONLINE, "");
 }
@@ -274,6 +277,22 @@ session_sync(void)
 	    "since", (json_int_t)ss.cursor, "limit", SYNC_PAGE),
 	    session_sync_reply, NULL) == 0)
 		ss.syncing = 1;
+}
+
+/*
+ * Sync again from the cursor: a new group channel was just followed, and
+ * its messages from before could be behind a live seq we already counted.
+ * The SUBSCRIBE went out first, so the server answers everything up to it.
+ */
+void
+session_resync(void)
+{
+	if (!session_is_up())
+		return;
+	if (ss.syncing)
+		ss.resync = 1;
+	else
+		session_sync();
 }
 
 /*
@@ -427,8 +446,10 @@ session_frame(const struct stomp_frame *f)
 			session_set_state(SESSION_AUTH_FAILED, "the server refused "
 			    "the token; give a new one (session.login, the token "
 			    "file, or SIGHUP)");
-		} else
+		} else {
 			log_warn("server error: %.200s", v);
+			social_refused(v);
+		}
 		/* STOMP 1.2: an ERROR ends the session; say what it was. */
 		snprintf(why, sizeof why, "server sent ERROR: %.200s", v);
 		upstream_drop(why);
@@ -475,6 +496,7 @@ session_closed(const char *reason, int64_t retry_at)
 	session_init();
 	buf_reset(&ss.in);
 	ss.syncing = 0;
+	ss.resync = 0;
 	json_object_clear(ss.groups);
 	ev_timer_stop(loop, &ss.beat);
 	upstream_expect(0);

@@ -1111,7 +1111,7 @@ store_obj_put(struct store *s, const char *kind, const char *id, json_t *body)
 
 	if (store_write(s) == -1)
 		return -1;
-	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
+	if ((text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
 		snprintf(s->err, sizeof s->err, "cannot serialise %s %s", kind, id);
 		return -1;
 	}
@@ -1132,7 +1132,8 @@ store_obj_get(struct store *s, const char *kind, const char *id)
 	store_bind_text(st, 1, kind);
 	store_bind_text(st, 2, id);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		o = json_loads((const char *)sqlite3_column_text(st, 0),
+		    JSON_DECODE_ANY, NULL);
 	sqlite3_reset(st);
 	return o;
 }
@@ -1162,7 +1163,8 @@ store_obj_list(struct store *s, const char *kind, const char *prefix)
 	store_bind_text(st, 1, kind);
 	store_bind_text(st, 2, prefix);
 	while (a != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		o = json_loads((const char *)sqlite3_column_text(st, 0),
+		    JSON_DECODE_ANY, NULL);
 		if (o != NULL)
 			json_array_append_new(a, o);
 	}
