@@ -421,7 +421,6 @@ client_lag(struct client *c)
 {
 	int64_t		 resume = c->delivered;
 	uint64_t	 keep = 0;
-	size_t		 before;
 
 	if (c->mlen > 0 && c->sent > c->retired) {
 		/* The first unfinished message is partly written: finish it. */
@@ -435,11 +434,8 @@ client_lag(struct client *c)
 	c->draining = 1;
 	c->stalled = ev_now(loop);
 	ev_io_stop(loop, &c->rio);
-	before = c->out.len;
-	if (rpc_encode_notify(&c->out, "event", json_pack("[{s:s,s:I}]", "type",
-	    "lagged", "resumeFrom", (json_int_t)resume)) == -1)
-		fatalx("out of memory");
-	client_mark(c, c->out.len - before);
+	client_notify(c, "event", json_pack("[{s:s,s:I}]", "type", "lagged",
+	    "resumeFrom", (json_int_t)resume));
 	client_write(c);
 }
 
@@ -492,9 +488,8 @@ client_say_shutdown(void)
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->fd == -1)
 			continue;
-		if (rpc_encode_notify(&c->out, "event", json_pack("[{s:s}]",
-		    "type", "shutdown")) == 0)
-			client_write_one(c);
+		client_notify(c, "event", json_pack("[{s:s}]", "type", "shutdown"));
+		client_write_one(c);
 	}
 }
 
