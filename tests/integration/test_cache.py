@@ -546,7 +546,8 @@ INSERT INTO messages VALUES
     old = ["v1-old-1", "v1-old-2", "v1-old-3"]
     check_eq([m["id"] for m in bob.history("alice")], old, "history of old rows")
     check_eq(bob.history("alice")[0]["content"], "今天天气很好", "old content")
-    check_eq(search_ids(bob, "天"), ["v1-old-3", "v1-old-4", "v1-old-1"],
+    # Search answers in cache order (RPC.md), the latest stored first.
+    check_eq(search_ids(bob, "天"), ["v1-old-4", "v1-old-3", "v1-old-1"],
              "1-char search of old rows")
     check_eq(search_ids(bob, "北京"), ["v1-old-2"], "2-char search of old rows")
     check_eq(search_ids(bob, "天气很"), ["v1-old-1"], "3-char search of old rows")

@@ -208,7 +208,7 @@ page(struct store *s, const char *conv, const char *before, const char *after,
 
 static const struct store_filter no_filter = { NULL, NULL, 0, INT64_MAX };
 
-/* Search ids, newest first, with a filter ("ERROR" if the store failed). */
+/* Search ids, latest stored first, with a filter ("ERROR" if the store failed). */
 static const char *
 search_f(struct store *s, const char *q, const struct store_filter *f)
 {
@@ -1155,7 +1155,8 @@ retain_by_count_keeps_newest_and_unsent(void)
 	CHECK_STR(page(s, "u:bob", NULL, NULL, 50, 0, &more, &start),
 	    "q0,b4,b5,b6,b7,b8");
 	CHECK_STR(page(s, "u:carol", NULL, NULL, 50, 0, &more, &start), "c1,c2");
-	CHECK_STR(search(s, "计"), "b8,b7,b6,b5,b4,c2,c1");
+	/* Search answers in cache order, the latest stored first. */
+	CHECK_STR(search(s, "计"), "c2,c1,b8,b7,b6,b5,b4");
 	CHECK_INT(unread(s, "u:bob"), 5);
 	/* Both limits at once (b4..b6, c1, c2 by age); the unsent one stays. */
 	CHECK_INT(store_retain(s, 6500, 2), 5);
@@ -1246,7 +1247,7 @@ migrate_v1_database_to_v2(void)
 		free(v);
 	}
 	/* The old rows are searchable through both indexes. */
-	CHECK_STR(search(s, "天"), "old3,old4,old1");
+	CHECK_STR(search(s, "天"), "old4,old3,old1");	/* cache order */
 	CHECK_STR(search(s, "北京"), "old2");
 	CHECK_STR(search(s, "hello"), "old2");
 	CHECK_STR(search(s, "天气很"), "old1");
@@ -1269,7 +1270,7 @@ migrate_v1_database_to_v2(void)
 	/* New messages join the old ones; the old ones are not counted unread. */
 	CHECK_INT(unread(s, "u:bob"), 0);
 	put_in(s, "new1", "新的天", 4000);
-	CHECK_STR(search(s, "天"), "new1,old3,old4,old1");
+	CHECK_STR(search(s, "天"), "new1,old4,old3,old1");
 	CHECK_INT(unread(s, "u:bob"), 1);
 	bad = store_check(s);
 	CHECKM(bad == NULL, "store_check: %s", bad);
@@ -1282,7 +1283,7 @@ migrate_v1_database_to_v2(void)
 	free(cause);
 	if (s != NULL) {
 		CHECK_INT(sql_int("PRAGMA user_version"), version);
-		CHECK_STR(search(s, "天"), "new1,old3,old4,old1");
+		CHECK_STR(search(s, "天"), "new1,old4,old3,old1");
 	}
 	close_fresh(s);
 }
