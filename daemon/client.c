@@ -457,6 +457,19 @@ client_flush_all(void)
 	}
 }
 
+/* Whether any client has output waiting (answers wait for the commit). */
+int
+client_output_pending(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (!c->dead && buf_left(&c->out) > 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Free the clients marked dead. */
 void
 client_reap(void)

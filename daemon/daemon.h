@@ -100,6 +100,8 @@ void		 session_connecting(void);
 /* Whether frames can be sent (syncing or online). */
 int		 session_is_up(void);
 int64_t		 session_retry_at(void);
+/* A sync page is arriving: keep the transaction open (main.c). */
+int		 session_holding(void);
 /* Fetch what was missed again (after following new channels). */
 void		 session_resync(void);
 /* Subscribe to (on) or leave a group's channel. */
@@ -205,6 +207,8 @@ void		 client_reap(void);
 void		 client_close_all(void);
 /* Tell every client the daemon is stopping (a "shutdown" event). */
 void		 client_say_shutdown(void);
+/* Whether some client has answers waiting to be written. */
+int		 client_output_pending(void);
 
 /* dispatch.c: the method table. */
 #define DISPATCH_LATER	1	/* the handler answers later with client_reply */

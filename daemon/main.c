@@ -88,10 +88,20 @@ daemon_set_self(const char *id)
 		log_warn("%s", store_error(store));
 }
 
+/* Rows a held transaction may gather before it is committed anyway. */
+#define HOLD_MAX	5000
+
 /* End of a loop turn: commit, then fan out and write (DESIGN: commit first). */
 static void
 turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
+	/*
+	 * While a sync page streams in, its rows share one transaction (a
+	 * bounded number), unless a local client waits for an answer.
+	 */
+	if (session_holding() && store_pending(store) < HOLD_MAX &&
+	    !client_output_pending())
+		return;
 	if (store_flush(store) == -1) {
 		/* This turn's events are gone from the log: from memory too. */
 		log_error("cannot commit: %s", store_error(store));

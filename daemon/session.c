@@ -40,6 +40,7 @@ static struct {
 	ev_timer		 bye;		/* DISCONNECT receipt deadline */
 	json_t			*groups;	/* group channels followed now */
 	int			 resync;	/* sync again when this one ends */
+	ev_tstamp		 page_at;	/* when the sync page was asked for */
 	int			 init;
 } ss;
 
@@ -275,8 +276,22 @@ session_sync(void)
 {
 	if (session_request("/app/chat.sync", json_pack("{s:I,s:i}",
 	    "since", (json_int_t)ss.cursor, "limit", SYNC_PAGE),
-	    session_sync_reply, NULL) == 0)
+	    session_sync_reply, NULL) == 0) {
 		ss.syncing = 1;
+		ss.page_at = ev_now(loop);
+	}
+}
+
+/*
+ * Whether to keep this turn's transaction open: a sync page is arriving
+ * (briefly), so its messages and its cursor commit together, in one
+ * transaction instead of one per WebSocket read. A crash in between only
+ * means syncing that page again.
+ */
+int
+session_holding(void)
+{
+	return ss.syncing && ev_now(loop) - ss.page_at < 1.0;
 }
 
 /*

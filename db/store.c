@@ -237,6 +237,7 @@ static const char *const store_migrations[] = {
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*q[Q_COUNT];
+	int		 pending;	/* writes in the open transaction */
 	char		 err[512];
 };
 
@@ -436,11 +437,20 @@ store_close(struct store *s)
 static int
 store_write(struct store *s)
 {
+	s->pending++;
 	if (!sqlite3_get_autocommit(s->db))
 		return 0;
+	s->pending = 1;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return store_fail(s, "beginning transaction");
 	return 0;
+}
+
+/* How many writes the open transaction holds (0 when none is open). */
+int
+store_pending(struct store *s)
+{
+	return sqlite3_get_autocommit(s->db) ? 0 : s->pending;
 }
 
 /* Commit this turn's writes. */

@@ -27,6 +27,8 @@ struct store	*store_open(const char *path, char **cause);
 void		 store_close(struct store *);
 /* The last error text, valid until the next store call. */
 const char	*store_error(struct store *);
+/* How many writes the open transaction holds (0 when none is open). */
+int		 store_pending(struct store *);
 /* Commit the transaction of this loop turn, if any. Returns 0 or -1. */
 int		 store_flush(struct store *);
 
