@@ -3,6 +3,7 @@
  * migrations (PRAGMA user_version) and every SQL statement, each prepared
  * once at open. Never talks to the network or to clients.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,6 +497,27 @@ store_bind_text(sqlite3_stmt *st, int i, const char *v)
 	sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
+/*
+ * Run a writing statement whose n parameters are all text, in this turn's
+ * transaction. Returns 0, or -1 with the error prefixed by what.
+ */
+static int
+store_change(struct store *s, int which, const char *what, int n, ...)
+{
+	sqlite3_stmt	*st;
+	va_list		 ap;
+	int		 i;
+
+	if (store_write(s) == -1)
+		return -1;
+	st = store_q(s, which);
+	va_start(ap, n);
+	for (i = 1; i <= n; i++)
+		store_bind_text(st, i, va_arg(ap, const char *));
+	va_end(ap);
+	return store_exec(s, st, what);
+}
+
 /* Get a key/value entry. */
 char *
 store_get_kv(struct store *s, const char *key)
@@ -517,14 +539,7 @@ store_get_kv(struct store *s, const char *key)
 int
 store_set_kv(struct store *s, const char *key, const char *value)
 {
-	sqlite3_stmt	*st;
-
-	if (store_write(s) == -1)
-		return -1;
-	st = store_q(s, Q_KV_SET);
-	store_bind_text(st, 1, key);
-	store_bind_text(st, 2, value);
-	return store_exec(s, st, "writing kv");
+	return store_change(s, Q_KV_SET, "writing kv", 2, key, value);
 }
 
 /* Turn a conversation key ("u:bob", "g:42") into {"user": ..} or {"group": ..}. */
@@ -1059,17 +1074,9 @@ store_conversation_read(struct store *s, const char *conv, const char *upto)
 int
 store_conversation_delete(struct store *s, const char *conv)
 {
-	sqlite3_stmt	*st;
-
-	if (store_write(s) == -1)
+	if (store_change(s, Q_CONV_MSGS_DEL, "deleting messages", 1, conv) == -1)
 		return -1;
-	st = store_q(s, Q_CONV_MSGS_DEL);
-	store_bind_text(st, 1, conv);
-	if (store_exec(s, st, "deleting messages") == -1)
-		return -1;
-	st = store_q(s, Q_CONV_DEL);
-	store_bind_text(st, 1, conv);
-	return store_exec(s, st, "deleting conversation");
+	return store_change(s, Q_CONV_DEL, "deleting conversation", 1, conv);
 }
 
 /* Sum of unread counts over conversations that are not muted. */
@@ -1089,13 +1096,7 @@ store_unread_total(struct store *s)
 int
 store_delete_message(struct store *s, const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if (store_write(s) == -1)
-		return -1;
-	st = store_q(s, Q_MSG_DEL);
-	store_bind_text(st, 1, id);
-	if (store_exec(s, st, "deleting message") == -1)
+	if (store_change(s, Q_MSG_DEL, "deleting message", 1, id) == -1)
 		return -1;
 	return sqlite3_changes(s->db) > 0 ? 0 : (snprintf(s->err, sizeof s->err,
 	    "no message %s", id), -1);
@@ -1154,14 +1155,8 @@ store_obj_get(struct store *s, const char *kind, const char *id)
 int
 store_obj_del(struct store *s, const char *kind, const char *id, int prefix)
 {
-	sqlite3_stmt	*st;
-
-	if (store_write(s) == -1)
-		return -1;
-	st = store_q(s, prefix ? Q_OBJ_DEL_PREFIX : Q_OBJ_DEL);
-	store_bind_text(st, 1, kind);
-	store_bind_text(st, 2, id);
-	return store_exec(s, st, "forgetting object");
+	return store_change(s, prefix ? Q_OBJ_DEL_PREFIX : Q_OBJ_DEL,
+	    "forgetting object", 2, kind, id);
 }
 
 /* Every cached object of a kind whose id starts with prefix, by id. */
@@ -1314,28 +1309,14 @@ store_retain(struct store *s, int64_t before_ms, int keep)
 int
 store_outbox_add(struct store *s, const char *id, const char *dest, const char *body)
 {
-	sqlite3_stmt	*st;
-
-	if (store_write(s) == -1)
-		return -1;
-	st = store_q(s, Q_OUT_ADD);
-	store_bind_text(st, 1, id);
-	store_bind_text(st, 2, dest);
-	store_bind_text(st, 3, body);
-	return store_exec(s, st, "queueing outbox entry");
+	return store_change(s, Q_OUT_ADD, "queueing outbox entry", 3, id, dest, body);
 }
 
 /* Delete an outbox entry. */
 int
 store_outbox_del(struct store *s, const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if (store_write(s) == -1)
-		return -1;
-	st = store_q(s, Q_OUT_DEL);
-	store_bind_text(st, 1, id);
-	return store_exec(s, st, "deleting outbox entry");
+	return store_change(s, Q_OUT_DEL, "deleting outbox entry", 1, id);
 }
 
 /* List the outbox in queue order. */
