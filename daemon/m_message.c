@@ -160,11 +160,50 @@ message_type_ok(const char *t)
  * announced. extras holds the optional payload, mentions and replyTo.
  * Returns 0, or -1 with *error set.
  */
+/*
+ * The upstream chat.send body of a message (UPSTREAM.md) as JSON text;
+ * extras (payload, mentions, replyTo) may be NULL. The caller frees it.
+ */
+static char *
+message_body(const char *conv, const char *id, const char *type,
+    const char *text, json_t *extras)
+{
+	json_t	*body;
+	char	*out;
+
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "appId", cfg.app_id,
+	    "messageId", id, "toId", conv + 2, "chatType",
+	    conv[0] == 'g' ? "GROUP" : "SINGLE", "msgType", type, "content", text);
+	if (body == NULL)
+		fatalx("out of memory");
+	if (extras != NULL)
+		json_object_update(body, extras);
+	if ((out = json_dumps(body, JSON_COMPACT)) == NULL)
+		fatalx("out of memory");
+	json_decref(body);
+	return out;
+}
+
+/* The extras of a stored message, as message_body takes them (a new object). */
+static json_t *
+message_stored_extras(json_t *m)
+{
+	static const char *const keys[] = { "payload", "mentions", "replyTo" };
+	json_t	*e = json_object();
+	size_t	 i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (json_object_get(m, keys[i]) != NULL)
+			json_object_set(e, keys[i], json_object_get(m, keys[i]));
+	}
+	return e;
+}
+
 static int
 message_queue(const char *conv, const char *id, const char *type,
     const char *text, json_t *extras, json_t **error)
 {
-	json_t	*m, *body;
+	json_t	*m;
 	char	*text_body;
 	int	 put;
 
@@ -172,18 +211,11 @@ message_queue(const char *conv, const char *id, const char *type,
 	    "from", self_id ? self_id : "", "to", conv + 2, "type", type,
 	    "content", text, "status", "SENDING", "createdAt",
 	    (json_int_t)now_ms(), "seq", 0);
-	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "appId", cfg.app_id,
-	    "messageId", id, "toId", conv + 2, "chatType",
-	    conv[0] == 'g' ? "GROUP" : "SINGLE", "msgType", type, "content", text);
-	if (m == NULL || body == NULL)
+	if (m == NULL)
 		fatalx("out of memory");
-	if (extras != NULL) {
+	if (extras != NULL)
 		json_object_update(m, extras);
-		json_object_update(body, extras);
-	}
-	if ((text_body = json_dumps(body, JSON_COMPACT)) == NULL)
-		fatalx("out of memory");
-	json_decref(body);
+	text_body = message_body(conv, id, type, text, extras);
 	put = store_put_message(store, conv, m);
 	json_decref(m);
 	if (put == -1 || outbox_add(id, "/app/chat.send", text_body) == -1) {
@@ -364,9 +396,10 @@ m_message_forward(struct client *c, uint32_t msgid, json_t *args,
 		json_decref(m);
 		return 0;
 	}
-	extras = json_object();
-	if (json_object_get(m, "payload") != NULL)
-		json_object_set(extras, "payload", json_object_get(m, "payload"));
+	/* A copy keeps the content and payload, not the mentions or reply. */
+	extras = message_stored_extras(m);
+	json_object_del(extras, "mentions");
+	json_object_del(extras, "replyTo");
 	message_new_id(id);
 	if (message_queue(conv, id, json_string_value(json_object_get(m, "type")),
 	    json_string_value(json_object_get(m, "content")), extras, error) == 0)
@@ -465,6 +498,22 @@ m_message_search(struct client *c, uint32_t msgid, json_t *args,
 	return 0;
 }
 
+/*
+ * The cached message named by args.id, or NULL with *error set (a missing
+ * or bad id, or no such message). *id is the id given.
+ */
+static json_t *
+message_lookup(json_t *args, const char **id, json_t **error)
+{
+	json_t	*m;
+
+	if (arg_string(args, "id", 1, 128, id, error) == -1)
+		return NULL;
+	if ((m = store_get_message(store, *id)) == NULL)
+		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", *id);
+	return m;
+}
+
 /* message.delete {id}: forget a message locally (the server keeps it). */
 int
 m_message_delete(struct client *c, uint32_t msgid, json_t *args,
@@ -473,12 +522,8 @@ m_message_delete(struct client *c, uint32_t msgid, json_t *args,
 	const char	*id;
 	json_t		*m;
 
-	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+	if ((m = message_lookup(args, &id, error)) == NULL)
 		return 0;
-	if ((m = store_get_message(store, id)) == NULL) {
-		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
-		return 0;
-	}
 	if (store_outbox_has(store, id)) {
 		*error = rpc_error_new(RPC_E_CONFLICT,
 		    "message %s is still being sent; use message.cancel", id);
@@ -503,15 +548,11 @@ m_message_resend(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
 	const char	*id, *status;
-	json_t		*m, *body;
-	char		*text;
+	json_t		*m, *extras;
+	char		*text, conv[CONV_MAX];
 
-	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+	if ((m = message_lookup(args, &id, error)) == NULL)
 		return 0;
-	if ((m = store_get_message(store, id)) == NULL) {
-		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
-		return 0;
-	}
 	status = json_string_value(json_object_get(m, "status"));
 	if (strcmp(status, "FAILED") != 0) {
 		*error = rpc_error_new(RPC_E_CONFLICT,
@@ -519,15 +560,13 @@ m_message_resend(struct client *c, uint32_t msgid, json_t *args,
 		json_decref(m);
 		return 0;
 	}
-	body = json_pack("{s:s,s:s,s:O,s:s,s:O,s:O}", "appId", cfg.app_id,
-	    "messageId", id, "toId", json_object_get(m, "to"), "chatType",
-	    json_object_get(json_object_get(m, "conversation"), "group") != NULL ?
-	    "GROUP" : "SINGLE",
-	    "msgType", json_object_get(m, "type"), "content",
-	    json_object_get(m, "content"));
-	if (body == NULL || (text = json_dumps(body, JSON_COMPACT)) == NULL)
-		fatalx("out of memory");
-	json_decref(body);
+	snprintf(conv, sizeof conv, "%s:%s", json_object_get(json_object_get(m,
+	    "conversation"), "group") != NULL ? "g" : "u",
+	    json_string_value(json_object_get(m, "to")));
+	extras = message_stored_extras(m);
+	text = message_body(conv, id, json_string_value(json_object_get(m, "type")),
+	    json_string_value(json_object_get(m, "content")), extras);
+	json_decref(extras);
 	if (store_set_status(store, id, "SENDING", 0, 0) == -1 ||
 	    outbox_add(id, "/app/chat.send", text) == -1) {
 		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
@@ -554,12 +593,8 @@ m_message_cancel(struct client *c, uint32_t msgid, json_t *args,
 	const char	*id, *status;
 	json_t		*m;
 
-	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+	if ((m = message_lookup(args, &id, error)) == NULL)
 		return 0;
-	if ((m = store_get_message(store, id)) == NULL) {
-		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
-		return 0;
-	}
 	status = json_string_value(json_object_get(m, "status"));
 	if (strcmp(status, "FAILED") != 0 && (strcmp(status, "SENDING") != 0 ||
 	    outbox_in_flight(id))) {
@@ -589,12 +624,8 @@ m_message_get(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 	const char	*id;
 	json_t		*m;
 
-	if (arg_string(args, "id", 1, 128, &id, error) == -1)
+	if ((m = message_lookup(args, &id, error)) == NULL)
 		return 0;
-	if ((m = store_get_message(store, id)) == NULL) {
-		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
-		return 0;
-	}
 	*result = json_pack("{s:o}", "message", m);
 	return 0;
 }
