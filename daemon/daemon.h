@@ -237,7 +237,8 @@ method_fn	 m_message_send, m_message_history, m_message_revoke,
 		 m_group_member_search;
 method_fn	 m_conversation_list, m_conversation_get, m_conversation_read,
 		 m_conversation_pin, m_conversation_mute, m_conversation_draft,
-		 m_conversation_delete, m_conversation_unread;
+		 m_conversation_delete, m_conversation_unread,
+		 m_conversation_clear, m_conversation_read_all;
 method_fn	 m_db_stats, m_db_vacuum, m_db_check;
 /* m_social.c: groups, friends, blacklist, profiles: forwarded and cached. */
 int		 social_dispatch(struct client *, uint32_t msgid, const char *method,

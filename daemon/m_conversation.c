@@ -4,6 +4,7 @@
  * these handlers read them and apply the user's changes (read, pin, mute,
  * draft, delete), each announced as a conversation.changed event.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon.h"
@@ -175,6 +176,53 @@ m_conversation_delete(struct client *c, uint32_t msgid, json_t *args,
 	    (json_int_t)store_unread_total(store)));
 	json_decref(obj);
 	*result = json_object();
+	return 0;
+}
+
+/* conversation.clear {user|group}: forget its cached messages, keep it listed. */
+int
+m_conversation_clear(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	char	 conv[CONV_MAX];
+
+	if (arg_conversation(args, conv, sizeof conv, error) == -1)
+		return 0;
+	conversation_answer(store_conversation_clear(store, conv), conv, result,
+	    error);
+	return 0;
+}
+
+/* conversation.readAll {}: mark every conversation read (and tell the server). */
+int
+m_conversation_read_all(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	json_t	*list, *v, *o;
+	char	 conv[CONV_MAX];
+	size_t	 i;
+	int	 more, n = 0;
+
+	if ((list = store_conversations(store, 100000, 0, &more)) == NULL) {
+		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
+		return 0;
+	}
+	json_array_foreach(list, i, v) {
+		if (json_integer_value(json_object_get(v, "unread")) == 0)
+			continue;
+		o = json_object_get(v, "conversation");
+		snprintf(conv, sizeof conv, "%s:%s", json_object_get(o, "group") ?
+		    "g" : "u", json_string_value(json_object_get(o, "group") ?
+		    json_object_get(o, "group") : json_object_get(o, "user")));
+		if (store_conversation_read(store, conv, NULL) == -1)
+			continue;
+		social_read_sync(conv, NULL);
+		n++;
+	}
+	json_decref(list);
+	events_emit("unread.changed", json_pack("{s:I}", "total",
+	    (json_int_t)store_unread_total(store)));
+	*result = json_pack("{s:i}", "read", n);
 	return 0;
 }
 

@@ -514,31 +514,70 @@ message_lookup(json_t *args, const char **id, json_t **error)
 	return m;
 }
 
-/* message.delete {id}: forget a message locally (the server keeps it). */
-int
-m_message_delete(struct client *c, uint32_t msgid, json_t *args,
-    json_t **result, json_t **error)
+/* Forget one message locally. Returns 0, or -1 with *error set. */
+static int
+message_forget(const char *id, json_t **error)
 {
-	const char	*id;
-	json_t		*m;
+	json_t	*m;
 
-	if ((m = message_lookup(args, &id, error)) == NULL)
-		return 0;
+	if ((m = store_get_message(store, id)) == NULL) {
+		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
+		return -1;
+	}
 	if (store_outbox_has(store, id)) {
 		*error = rpc_error_new(RPC_E_CONFLICT,
 		    "message %s is still being sent; use message.cancel", id);
 		json_decref(m);
-		return 0;
+		return -1;
 	}
 	if (store_delete_message(store, id) == -1) {
 		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
 		json_decref(m);
-		return 0;
+		return -1;
 	}
 	events_emit("message.deleted", json_pack("{s:s,s:O}", "id", id,
 	    "conversation", json_object_get(m, "conversation")));
 	json_decref(m);
-	*result = json_object();
+	return 0;
+}
+
+/*
+ * message.delete {id | ids}: forget messages locally (the server keeps
+ * them). With ids (up to 1000), → {deleted: [id], failed: [{id, error}]}.
+ */
+int
+m_message_delete(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	json_t		*ids = json_object_get(args, "ids"), *v, *done, *failed, *e;
+	const char	*id;
+	size_t		 i;
+
+	if (ids == NULL) {
+		if (arg_string(args, "id", 1, 128, &id, error) == 0 &&
+		    message_forget(id, error) == 0)
+			*result = json_object();
+		return 0;
+	}
+	if (!json_is_array(ids) || json_array_size(ids) > 1000) {
+		*error = rpc_error_new(RPC_E_BAD_PARAMS,
+		    "'ids' is a list of up to 1000 message ids");
+		return 0;
+	}
+	done = json_array();
+	failed = json_array();
+	json_array_foreach(ids, i, v) {
+		e = NULL;
+		if (!json_is_string(v) || json_string_length(v) > 128)
+			e = rpc_error_new(RPC_E_BAD_PARAMS, "not a message id");
+		else if (message_forget(json_string_value(v), &e) == 0) {
+			json_array_append(done, v);
+			continue;
+		}
+		json_array_append_new(failed, json_pack("{s:O,s:o}", "id", v,
+		    "error", e));
+	}
+	*result = json_pack("{s:o,s:o}", "deleted", done, "failed", failed);
 	return 0;
 }
 

@@ -1079,6 +1079,13 @@ store_conversation_delete(struct store *s, const char *conv)
 	return store_change(s, Q_CONV_DEL, "deleting conversation", 1, conv);
 }
 
+/* Forget a conversation's cached messages but keep the conversation. */
+int
+store_conversation_clear(struct store *s, const char *conv)
+{
+	return store_change(s, Q_CONV_MSGS_DEL, "clearing messages", 1, conv);
+}
+
 /* Sum of unread counts over conversations that are not muted. */
 int64_t
 store_unread_total(struct store *s)

@@ -88,6 +88,8 @@ int		 store_conversation_set(struct store *, const char *conv,
 /* Mark read up to message upto (NULL: everything). 0 or -1. */
 int		 store_conversation_read(struct store *, const char *conv,
 		     const char *upto);
+/* Forget a conversation's cached messages, keeping it listed. 0 or -1. */
+int		 store_conversation_clear(struct store *, const char *conv);
 /* Delete a conversation and its cached messages. 0 or -1. */
 int		 store_conversation_delete(struct store *, const char *conv);
 /* Unread messages over all conversations that are not muted. */
