@@ -454,6 +454,36 @@ client_flush_all(void)
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (!c->dead && buf_left(&c->out) > 0 && !ev_is_active(&c->wio))
 			client_write(c);
+		/* Called after the commit: all queued so far is backed by it. */
+		c->committed = c->queued;
+	}
+}
+
+/* Withdraw what was queued since the last commit; see daemon.h. */
+void
+client_turn_failed(const char *why)
+{
+	struct client	*c;
+	uint64_t	 keep;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead || c->fd == -1 || c->queued == c->committed)
+			continue;
+		keep = c->committed > c->sent ? c->committed - c->sent : 0;
+		if (keep < buf_left(&c->out))
+			c->out.len = c->out.off + keep;
+		c->queued = c->sent + buf_left(&c->out);
+		while (c->mlen > 0 &&
+		    c->marks[(c->mhead + c->mlen - 1) % c->mcap].end > c->queued)
+			c->mlen--;
+		c->subscribed = 0;
+		c->draining = 1;
+		c->stalled = ev_now(loop);
+		ev_io_stop(loop, &c->rio);
+		client_notify(c, "error", json_pack("[o]", rpc_error_new(
+		    RPC_E_INTERNAL, "the daemon could not store this client's "
+		    "requests, none of them took effect: %s", why)));
+		client_write(c);
 	}
 }
 

@@ -100,6 +100,8 @@ void		 session_connecting(void);
 /* Whether frames can be sent (syncing or online). */
 int		 session_is_up(void);
 int64_t		 session_retry_at(void);
+/* The store rolled back: take the sync cursor from it again. */
+void		 session_rollback(void);
 /* A sync page is arriving: keep the transaction open (main.c). */
 int		 session_holding(void);
 /* Fetch what was missed again (after following new channels). */
@@ -177,6 +179,7 @@ struct client {
 	uint64_t		 queued;	/* bytes ever queued */
 	uint64_t		 sent;		/* bytes ever written */
 	uint64_t		 retired;	/* where the last whole message ended */
+	uint64_t		 committed;	/* queued bytes that follow a commit */
 	int64_t			 delivered;	/* last event seq wholly written */
 	int			 draining;	/* saying lagged, then closing */
 	TAILQ_ENTRY(client)	 entry;
@@ -207,6 +210,11 @@ void		 client_reap(void);
 void		 client_close_all(void);
 /* Tell every client the daemon is stopping (a "shutdown" event). */
 void		 client_say_shutdown(void);
+/*
+ * This turn's commit failed: answers queued since the last commit claim
+ * what is not stored. Withdraw them, say why, and hang up on those clients.
+ */
+void		 client_turn_failed(const char *why);
 /* Whether some client has answers waiting to be written. */
 int		 client_output_pending(void);
 
@@ -248,6 +256,7 @@ int		 social_has(const char *method);
 void		 social_event(json_t *body);
 void		 social_connected(void);
 void		 social_refused(const char *message);
+void		 social_forget_seen(void);
 /* Tell the server about a local conversation change (best effort). */
 void		 social_conversation_sync(const char *conv, const char *field,
 		     json_t *value);

@@ -760,6 +760,15 @@ social_apply_event(const char *type, json_t *d)
 	}
 }
 
+static int64_t	 social_seen[4096];	/* recent server seqs, by seq % 4096 */
+
+/* Forget which events were seen (they were rolled back with the store). */
+void
+social_forget_seen(void)
+{
+	memset(social_seen, 0, sizeof social_seen);
+}
+
 /*
  * An event from /user/queue/events ({type, seq, data}): update the cache,
  * then announce it locally with the same type and the data's fields.
@@ -770,7 +779,6 @@ social_event(json_t *body)
 	const char	*type = str_of(body, "type");
 	json_t		*d = json_object_get(body, "data"), *ev;
 
-	static int64_t	 seen[4096];	/* recent server seqs, by seq % 4096 */
 	int64_t		 seq = json_integer_value(json_object_get(body, "seq"));
 
 	if (type == NULL || strlen(type) > 64 || !json_is_object(d)) {
@@ -779,9 +787,9 @@ social_event(json_t *body)
 	}
 	/* A sync can replay an event that also came live: announce it once. */
 	if (seq > 0) {
-		if (seen[seq % 4096] == seq)
+		if (social_seen[seq % 4096] == seq)
 			return;
-		seen[seq % 4096] = seq;
+		social_seen[seq % 4096] = seq;
 	}
 	social_apply_event(type, d);
 	ev = json_deep_copy(d);

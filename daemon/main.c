@@ -88,6 +88,27 @@ daemon_set_self(const char *id)
 		log_warn("%s", store_error(store));
 }
 
+/*
+ * The commit failed (a full disk, an I/O error): nothing of this turn is
+ * stored. Nobody may believe otherwise: the events go from memory too,
+ * clients that were answered this turn are told and hung up on, the sync
+ * cursor is read back, and the upstream connection starts over, so what
+ * arrived is fetched again by the next sync.
+ */
+static void
+daemon_rollback(const char *why)
+{
+	char	 reason[300];
+
+	log_error("cannot commit, this loop turn is lost: %s", why);
+	events_forget();
+	client_turn_failed(why);
+	session_rollback();
+	social_forget_seen();
+	snprintf(reason, sizeof reason, "cannot store: %s", why);
+	upstream_drop(reason);
+}
+
 /* Rows a held transaction may gather before it is committed anyway. */
 #define HOLD_MAX	5000
 
@@ -102,11 +123,8 @@ turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 	if (session_holding() && store_pending(store) < HOLD_MAX &&
 	    !client_output_pending())
 		return;
-	if (store_flush(store) == -1) {
-		/* This turn's events are gone from the log: from memory too. */
-		log_error("cannot commit: %s", store_error(store));
-		events_forget();
-	}
+	if (store_flush(store) == -1)
+		daemon_rollback(store_error(store));
 	events_pump();
 	client_flush_all();
 	client_reap();
@@ -272,6 +290,8 @@ main(int argc, char **argv)
 		fatalx("%s", cause ? cause : "cannot read token");
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit then fails a write (and a commit), it does not kill. */
+	signal(SIGXFSZ, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
 
 	if (cfg.db_default)

@@ -59,12 +59,30 @@ static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	session_beat_cb(struct ev_loop *, ev_timer *, int);
 static void	session_bye_cb(struct ev_loop *, ev_timer *, int);
 
+/* Read the persisted sync cursor. */
+static void
+session_load_cursor(void)
+{
+	char	*v;
+
+	ss.cursor = 0;
+	if ((v = store_get_kv(store, "sync_seq")) != NULL) {
+		ss.cursor = strtoll(v, NULL, 10);
+		free(v);
+	}
+}
+
+/* The store rolled back this turn: the cursor in memory may be ahead of it. */
+void
+session_rollback(void)
+{
+	session_load_cursor();
+}
+
 /* Set up the session's state on first use. */
 static void
 session_init(void)
 {
-	char	*v;
-
 	if (ss.init)
 		return;
 	ss.init = 1;
@@ -73,10 +91,7 @@ session_init(void)
 	ev_timer_init(&ss.timer, session_timer_cb, 1.0, 1.0);
 	ev_timer_init(&ss.beat, session_beat_cb, 0, 0);
 	ev_timer_init(&ss.bye, session_bye_cb, 2.0, 0);
-	if ((v = store_get_kv(store, "sync_seq")) != NULL) {
-		ss.cursor = strtoll(v, NULL, 10);
-		free(v);
-	}
+	session_load_cursor();
 }
 
 /* Return the name of a state, as seen in session.status and events. */
