@@ -217,15 +217,18 @@ message_queue(const char *conv, const char *id, const char *type,
 		json_object_update(m, extras);
 	text_body = message_body(conv, id, type, text, extras);
 	put = store_put_message(store, conv, m);
-	json_decref(m);
 	if (put == -1 || outbox_add(id, "/app/chat.send", text_body) == -1) {
+		json_decref(m);
 		*error = rpc_error_new(RPC_E_INTERNAL, "cannot queue message: %s",
 		    store_error(store));
 		free(text_body);
 		return -1;
 	}
 	free(text_body);
-	message_announce(put, id);
+	/* What was stored is m: announce it without reading it back. */
+	json_object_set_new(m, "conversation", json_pack("{s:s}",
+	    conv[0] == 'g' ? "group" : "user", conv + 2));
+	events_emit("message.new", json_pack("{s:o}", "message", m));
 	return 0;
 }
 
@@ -606,7 +609,7 @@ m_message_resend(struct client *c, uint32_t msgid, json_t *args,
 	text = message_body(conv, id, json_string_value(json_object_get(m, "type")),
 	    json_string_value(json_object_get(m, "content")), extras);
 	json_decref(extras);
-	if (store_set_status(store, id, "SENDING", 0, 0) == -1 ||
+	if (store_set_status(store, id, "SENDING", 0, 0, NULL) == -1 ||
 	    outbox_add(id, "/app/chat.send", text) == -1) {
 		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
 		free(text);

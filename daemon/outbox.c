@@ -107,19 +107,18 @@ static void
 outbox_settle(struct inflight *f, const char *status, int64_t created_at,
     int64_t seq, const char *error)
 {
-	json_t	*m, *ev;
+	json_t	*conv = NULL, *ev;
 
 	TAILQ_REMOVE(&inflight, f, entry);
-	if (store_set_status(store, f->id, status, created_at, seq) == -1 ||
+	if (store_set_status(store, f->id, status, created_at, seq, &conv) == -1 ||
 	    store_outbox_del(store, f->id) == -1)
 		log_error("cannot settle %s: %s", f->id, store_error(store));
-	if ((m = store_get_message(store, f->id)) != NULL) {
-		ev = json_pack("{s:s,s:O,s:s}", "id", f->id, "conversation",
-		    json_object_get(m, "conversation"), "status", status);
+	if (conv != NULL) {
+		ev = json_pack("{s:s,s:o,s:s}", "id", f->id, "conversation", conv,
+		    "status", status);
 		if (error != NULL)
 			json_object_set_new(ev, "error", json_string(error));
 		events_emit("message.status", ev);
-		json_decref(m);
 	}
 	free(f->id);
 	free(f);

@@ -64,7 +64,7 @@ static const char *const store_sql[Q_COUNT] = {
 	    "from_id = CASE WHEN from_id = '' THEN coalesce((SELECT value "
 	    "FROM kv WHERE key = 'self'), '') ELSE from_id END, "
 	    "created_at = CASE WHEN ?3 > 0 THEN ?3 ELSE created_at END, "
-	    "seq = CASE WHEN ?4 > 0 THEN ?4 ELSE seq END WHERE id = ?1",
+	    "seq = CASE WHEN ?4 > 0 THEN ?4 ELSE seq END WHERE id = ?1 RETURNING conv",
 	[Q_MSG_DEL] = "DELETE FROM messages WHERE id = ?1",
 	/* Keyset pages: ?3/?4 is the (created_at, rowid) of the edge message. */
 	[Q_HIST_OLDER] = "SELECT " MSG_COLS " FROM messages m WHERE m.conv = ?1 "
@@ -734,10 +734,13 @@ store_get_message(struct store *s, const char *id)
 /* Update a message's delivery state. */
 int
 store_set_status(struct store *s, const char *id, const char *status,
-    int64_t created_at, int64_t seq)
+    int64_t created_at, int64_t seq, json_t **conv)
 {
 	sqlite3_stmt	*st;
+	int		 rc;
 
+	if (conv != NULL)
+		*conv = NULL;
 	if (store_write(s) == -1)
 		return -1;
 	st = store_q(s, Q_MSG_STATUS);
@@ -745,7 +748,20 @@ store_set_status(struct store *s, const char *id, const char *status,
 	store_bind_text(st, 2, status);
 	sqlite3_bind_int64(st, 3, created_at);
 	sqlite3_bind_int64(st, 4, seq);
-	return store_exec(s, st, "updating message status");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (conv != NULL && *conv == NULL)
+			*conv = store_conv_object((const char *)
+			    sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		if (conv != NULL) {
+			json_decref(*conv);
+			*conv = NULL;
+		}
+		return store_fail(s, "updating message status");
+	}
+	return 0;
 }
 
 /* Find a message's keyset position in a conversation. Returns 0, or -1. */

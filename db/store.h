@@ -45,9 +45,13 @@ int		 store_set_kv(struct store *, const char *key, const char *value);
 int		 store_put_message(struct store *, const char *conv, json_t *msg);
 /* A message by id as a new object, or NULL (absent or error: see store_error). */
 json_t		*store_get_message(struct store *, const char *id);
-/* Set a message's status and, when non-zero, its server time and seq. Returns 0 or -1. */
+/*
+ * Set a message's status and, when non-zero, its server time and seq.
+ * *conv (when conv is not NULL) gets its conversation object, or NULL if
+ * there is no such message. Returns 0 or -1.
+ */
 int		 store_set_status(struct store *, const char *id, const char *status,
-		     int64_t created_at, int64_t seq);
+		     int64_t created_at, int64_t seq, json_t **conv);
 /*
  * A page of conversation conv as a new array: the limit newest messages
  * older than message before (all when before is NULL), or with after, the
