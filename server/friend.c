@@ -246,19 +246,10 @@ friend_list_row(const struct sfriend *f, void *arg)
 void
 friend_list(struct req *r)
 {
-	json_t	*list;
+	json_t	*list = json_array();
 
-	if ((list = json_array()) == NULL) {
-		req_fail(r, 500, "out of memory");
-		return;
-	}
-	if (sstore_social_friends(r->app, r->user, friend_list_row,
-	    list) == -1) {
-		json_decref(list);
-		req_fail(r, 500, "database error");
-		return;
-	}
-	req_ok(r, list);
+	req_list(r, list, list == NULL ? -1 :
+	    sstore_social_friends(r->app, r->user, friend_list_row, list));
 }
 
 /*
@@ -494,17 +485,8 @@ friend_group_row(const char *name, const char *ids, void *arg)
 void
 friend_group_list(struct req *r)
 {
-	json_t	*list;
+	json_t	*list = json_array();
 
-	if ((list = json_array()) == NULL) {
-		req_fail(r, 500, "out of memory");
-		return;
-	}
-	if (sstore_social_fgroups(r->app, r->user, friend_group_row,
-	    list) == -1) {
-		json_decref(list);
-		req_fail(r, 500, "database error");
-		return;
-	}
-	req_ok(r, list);
+	req_list(r, list, list == NULL ? -1 :
+	    sstore_social_fgroups(r->app, r->user, friend_group_row, list));
 }

@@ -345,18 +345,10 @@ group_list_row(const struct sgroup *g, void *arg)
 void
 group_list(struct req *r)
 {
-	json_t	*list;
+	json_t	*list = json_array();
 
-	if ((list = json_array()) == NULL) {
-		req_fail(r, 500, "out of memory");
-		return;
-	}
-	if (sstore_group_list(r->app, r->user, group_list_row, list) == -1) {
-		json_decref(list);
-		req_fail(r, 500, "database error");
-		return;
-	}
-	req_ok(r, list);
+	req_list(r, list, list == NULL ? -1 :
+	    sstore_group_list(r->app, r->user, group_list_row, list));
 }
 
 /* /app/group.info: any group's object, for anyone. */
@@ -633,17 +625,9 @@ group_requests(struct req *r)
 
 	if (group_load_as(r, &g, &me, "manager", "see join requests") == -1)
 		return;
-	if ((list = json_array()) == NULL) {
-		req_fail(r, 500, "out of memory");
-		goto out;
-	}
-	if (sstore_requests(r->app, g.id, group_requests_row, list) == -1) {
-		json_decref(list);
-		req_fail(r, 500, "database error");
-		goto out;
-	}
-	req_ok(r, list);
-out:
+	list = json_array();
+	req_list(r, list, list == NULL ? -1 :
+	    sstore_requests(r->app, g.id, group_requests_row, list));
 	sstore_group_clear(&g);
 }
 

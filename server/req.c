@@ -24,6 +24,25 @@ req_ok(struct req *r, json_t *data)
 	broker_reply(r->s, r->rid, 0, "ok", data);
 }
 
+/*
+ * Answer a list that rc (the store's result, -1 on error) filled: the list
+ * (taking it), or 500 when it could not be made or filled.
+ */
+void
+req_list(struct req *r, json_t *list, int rc)
+{
+	if (list == NULL) {
+		req_fail(r, 500, "out of memory");
+		return;
+	}
+	if (rc == -1) {
+		json_decref(list);
+		req_fail(r, 500, "database error");
+		return;
+	}
+	req_ok(r, list);
+}
+
 /* Answer a refusal: code (400, 403, 404, 409, 500) and a message for people. */
 void
 req_fail(struct req *r, int code, const char *fmt, ...)

@@ -363,6 +363,7 @@ struct req {
 #define REQ_REQUIRED	0x1	/* absent (or null) is a 400 */
 #define REQ_NAME	0x2	/* text: non-empty, no control characters */
 void	 req_ok(struct req *, struct json_t *);
+void	 req_list(struct req *, struct json_t *, int);
 void	 req_fail(struct req *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	 req_id(struct req *, const char *, int, const char **);

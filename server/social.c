@@ -92,19 +92,10 @@ social_conv_row(const struct sconv *c, void *arg)
 void
 social_conv_list(struct req *r)
 {
-	json_t	*list;
+	json_t	*list = json_array();
 
-	if ((list = json_array()) == NULL) {
-		req_fail(r, 500, "out of memory");
-		return;
-	}
-	if (sstore_social_convs(r->app, r->user, social_conv_row,
-	    list) == -1) {
-		json_decref(list);
-		req_fail(r, 500, "database error");
-		return;
-	}
-	req_ok(r, list);
+	req_list(r, list, list == NULL ? -1 :
+	    sstore_social_convs(r->app, r->user, social_conv_row, list));
 }
 
 /*

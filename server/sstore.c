@@ -1253,6 +1253,40 @@ sstore_request_row(sqlite3_stmt *st, struct srequest *q)
 }
 
 /*
+ * Step a bound statement whose rows are requests (user, message,
+ * created_at): fill q from the first. Returns 0, 1 if there is none, -1.
+ */
+int
+sstore_request_one(sqlite3_stmt *st, struct srequest *q)
+{
+	int	 r;
+
+	if ((r = sstore_step(st)) == -1)
+		return -1;
+	if (r == 0)
+		return 1;
+	sstore_request_row(st, q);
+	sstore_reset(st);
+	return 0;
+}
+
+/* Call cb on every request row of a bound statement, until it returns non-zero. */
+int
+sstore_request_each(sqlite3_stmt *st, sstore_request_cb cb, void *arg)
+{
+	struct srequest	 q;
+	int		 r = 0, stop = 0;
+
+	while (!stop && (r = sstore_step(st)) == 1) {
+		sstore_request_row(st, &q);
+		stop = cb(&q, arg);
+	}
+	if (stop)
+		sstore_reset(st);
+	return stop || r == 0 ? 0 : -1;
+}
+
+/*
  * Look up user's request to join group id. Returns 0 and fills q, 1 if
  * there is none, -1 on error.
  */
@@ -1261,16 +1295,10 @@ sstore_request_get(const char *app, const char *id, const char *user,
     struct srequest *q)
 {
 	sqlite3_stmt	*st = ST(REQUEST_GET);
-	int		 r;
 
-	if (sstore_bind(st, "sss", app, id, user) == -1 ||
-	    (r = sstore_step(st)) == -1)
+	if (sstore_bind(st, "sss", app, id, user) == -1)
 		return -1;
-	if (r == 0)
-		return 1;
-	sstore_request_row(st, q);
-	sstore_reset(st);
-	return 0;
+	return sstore_request_one(st, q);
 }
 
 /* Drop user's request to join group id. Returns 0, 1 if none, -1. */
@@ -1289,16 +1317,8 @@ sstore_requests(const char *app, const char *id, sstore_request_cb cb,
     void *arg)
 {
 	sqlite3_stmt	*st = ST(REQUESTS);
-	struct srequest	 q;
-	int		 r = 0, stop = 0;
 
 	if (sstore_bind(st, "ss", app, id) == -1)
 		return -1;
-	while (!stop && (r = sstore_step(st)) == 1) {
-		sstore_request_row(st, &q);
-		stop = cb(&q, arg);
-	}
-	if (stop)
-		sstore_reset(st);
-	return stop || r == 0 ? 0 : -1;
+	return sstore_request_each(st, cb, arg);
 }

@@ -20,6 +20,9 @@ int	 sstore_begin(void);
 int	 sstore_end(int);
 void	 sstore_copy(sqlite3_stmt *, int, char *, size_t);
 char	*sstore_dup(sqlite3_stmt *, int);
+/* Requests (group joins, friend requests): rows of user, message, created_at. */
+int	 sstore_request_one(sqlite3_stmt *, struct srequest *);
+int	 sstore_request_each(sqlite3_stmt *, sstore_request_cb, void *);
 
 /* sstore_social.c, called by sstore_open and sstore_close */
 int	 sstore_social_prepare(char **);

@@ -366,16 +366,6 @@ sstore_social_freq_put(const char *app, const char *from, const char *to,
 	    now) == -1 ? -1 : 0;
 }
 
-/* Fill a request from the current row (user, message, created_at). */
-static void
-sstore_social_request_row(sqlite3_stmt *st, struct srequest *q)
-{
-	memset(q, 0, sizeof *q);
-	sstore_copy(st, 0, q->user, sizeof q->user);
-	sstore_copy(st, 1, q->message, sizeof q->message);
-	q->created_at = sqlite3_column_int64(st, 2);
-}
-
 /*
  * Look up from's friend request to to. Returns 0 and fills q (q->user is
  * from), 1 if there is none, -1 on error.
@@ -385,16 +375,10 @@ sstore_social_freq_get(const char *app, const char *from, const char *to,
     struct srequest *q)
 {
 	sqlite3_stmt	*st = SST(FREQ_GET);
-	int		 r;
 
-	if (sstore_bind(st, "sss", app, from, to) == -1 ||
-	    (r = sstore_step(st)) == -1)
+	if (sstore_bind(st, "sss", app, from, to) == -1)
 		return -1;
-	if (r == 0)
-		return 1;
-	sstore_social_request_row(st, q);
-	sstore_reset(st);
-	return 0;
+	return sstore_request_one(st, q);
 }
 
 /* Drop from's friend request to to. Returns 0, 1 if none, -1. */
@@ -417,18 +401,10 @@ sstore_social_freqs(const char *app, const char *user, int incoming,
     sstore_request_cb cb, void *arg)
 {
 	sqlite3_stmt	*st = incoming ? SST(FREQS_IN) : SST(FREQS_OUT);
-	struct srequest	 q;
-	int		 r = 0, stop = 0;
 
 	if (sstore_bind(st, "ss", app, user) == -1)
 		return -1;
-	while (!stop && (r = sstore_step(st)) == 1) {
-		sstore_social_request_row(st, &q);
-		stop = cb(&q, arg);
-	}
-	if (stop)
-		sstore_reset(st);
-	return stop || r == 0 ? 0 : -1;
+	return sstore_request_each(st, cb, arg);
 }
 
 /*
