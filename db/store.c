@@ -703,6 +703,61 @@ store_put_message_row(struct store *s, const char *conv, json_t *msg,
 }
 
 /*
+ * Step a bound statement and collect row(st) of each row into a new array
+ * (a NULL from row skips the row). NULL on error, with the error prefixed
+ * by what.
+ */
+static json_t *
+store_collect(struct store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *),
+    const char *what)
+{
+	json_t	*a = json_array(), *o;
+	int	 rc = SQLITE_DONE;
+
+	while (a != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((o = row(st)) != NULL)
+			json_array_append_new(a, o);
+	}
+	if (a != NULL && rc != SQLITE_DONE) {
+		store_fail(s, what);
+		json_decref(a);
+		a = NULL;
+	}
+	sqlite3_reset(st);
+	return a;
+}
+
+/* A row whose first column is JSON text (objects cache), or NULL. */
+static json_t *
+store_row_json(sqlite3_stmt *st)
+{
+	return json_loads((const char *)sqlite3_column_text(st, 0),
+	    JSON_DECODE_ANY, NULL);
+}
+
+/* An outbox row as {id, dest, body}. */
+static json_t *
+store_row_outbox(sqlite3_stmt *st)
+{
+	return json_pack("{s:s,s:s,s:s}", "id", sqlite3_column_text(st, 0),
+	    "dest", sqlite3_column_text(st, 1), "body", sqlite3_column_text(st, 2));
+}
+
+/* An event row (seq, body) as the body with its seq, or NULL if unreadable. */
+static json_t *
+store_row_event(sqlite3_stmt *st)
+{
+	json_t	*e = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+
+	if (e == NULL || !json_is_object(e)) {
+		json_decref(e);
+		return NULL;
+	}
+	json_object_set_new(e, "seq", json_integer(sqlite3_column_int64(st, 0)));
+	return e;
+}
+
+/*
  * Run a one-row query keyed by key and build its result with row, or NULL:
  * absent (store_error is then empty) or failed (store_error says why).
  */
@@ -1187,24 +1242,10 @@ json_t *
 store_obj_list(struct store *s, const char *kind, const char *prefix)
 {
 	sqlite3_stmt	*st = store_q(s, Q_OBJ_LIST);
-	json_t		*a = json_array(), *o;
-	int		 rc;
 
 	store_bind_text(st, 1, kind);
 	store_bind_text(st, 2, prefix);
-	while (a != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		o = json_loads((const char *)sqlite3_column_text(st, 0),
-		    JSON_DECODE_ANY, NULL);
-		if (o != NULL)
-			json_array_append_new(a, o);
-	}
-	if (a != NULL && rc != SQLITE_DONE) {
-		store_fail(s, "listing objects");
-		json_decref(a);
-		a = NULL;
-	}
-	sqlite3_reset(st);
-	return a;
+	return store_collect(s, st, store_row_json, "listing objects");
 }
 
 /* Record that the peer has read a one-to-one conversation up to at (ms). */
@@ -1346,23 +1387,8 @@ store_outbox_del(struct store *s, const char *id)
 json_t *
 store_outbox_list(struct store *s)
 {
-	sqlite3_stmt	*st = store_q(s, Q_OUT_LIST);
-	json_t		*a = json_array();
-	int		 rc;
-
-	while (a != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_array_append_new(a, json_pack("{s:s,s:s,s:s}",
-		    "id", sqlite3_column_text(st, 0),
-		    "dest", sqlite3_column_text(st, 1),
-		    "body", sqlite3_column_text(st, 2)));
-	}
-	if (a != NULL && rc != SQLITE_DONE) {
-		store_fail(s, "reading outbox");
-		json_decref(a);
-		a = NULL;
-	}
-	sqlite3_reset(st);
-	return a;
+	return store_collect(s, store_q(s, Q_OUT_LIST), store_row_outbox,
+	    "reading outbox");
 }
 
 /* Append an event to the log. */
@@ -1405,25 +1431,8 @@ json_t *
 store_events_since(struct store *s, int64_t since, int limit)
 {
 	sqlite3_stmt	*st = store_q(s, Q_EV_SINCE);
-	json_t		*a = json_array(), *e;
-	int		 rc;
 
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int(st, 2, limit);
-	while (a != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-		if (e == NULL || !json_is_object(e)) {
-			json_decref(e);
-			continue;
-		}
-		json_object_set_new(e, "seq", json_integer(sqlite3_column_int64(st, 0)));
-		json_array_append_new(a, e);
-	}
-	if (a != NULL && rc != SQLITE_DONE) {
-		store_fail(s, "reading events");
-		json_decref(a);
-		a = NULL;
-	}
-	sqlite3_reset(st);
-	return a;
+	return store_collect(s, st, store_row_event, "reading events");
 }
