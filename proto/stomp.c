@@ -336,7 +336,7 @@ stomp_encode(struct buf *out, const struct stomp_frame *f)
 {
 	const char	*name = stomp_command_name(f->command);
 	size_t		 i, start = out->len;
-	int		 esc = stomp_escaped(f->command), have_cl = 0;
+	int		 esc = stomp_escaped(f->command), omit_cl = 0;
 
 	if (f->command == STOMP_HEARTBEAT)
 		return buf_add(out, "\n", 1);
@@ -344,10 +344,13 @@ stomp_encode(struct buf *out, const struct stomp_frame *f)
 		return -1;
 	for (i = 0; i < f->nheaders; i++) {
 		if (strcmp(f->headers[i].name, "content-length") == 0)
-			have_cl = 1;
+			omit_cl = 1;
 	}
+	if (f->bare && f->body_len > 0 &&
+	    memchr(f->body, '\0', f->body_len) == NULL)
+		omit_cl = 1;	/* not needed: the body ends at its NUL */
 	/* Never write what stomp_decode would refuse. */
-	if (f->nheaders + (f->body_len > 0 && !have_cl) > STOMP_MAX_HEADERS)
+	if (f->nheaders + (f->body_len > 0 && !omit_cl) > STOMP_MAX_HEADERS)
 		return -1;
 	if (buf_adds(out, name) == -1 || buf_add(out, "\n", 1) == -1)
 		goto fail;
@@ -358,7 +361,7 @@ stomp_encode(struct buf *out, const struct stomp_frame *f)
 		    buf_add(out, "\n", 1) == -1)
 			goto fail;
 	}
-	if (f->body_len > 0 && !have_cl &&
+	if (f->body_len > 0 && !omit_cl &&
 	    buf_printf(out, "content-length:%zu\n", f->body_len) == -1)
 		goto fail;
 	if (buf_add(out, "\n", 1) == -1 ||

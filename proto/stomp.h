@@ -51,6 +51,11 @@ struct stomp_frame {
 	struct stomp_header	 headers[STOMP_MAX_HEADERS];
 	const char		*body;		/* NUL-terminated; may hold NULs if content-length said so */
 	size_t			 body_len;
+	/*
+	 * Encoding only: leave out content-length when the body has no NUL,
+	 * as the seed's frames do (STOMP 1.2 then reads up to the NUL).
+	 */
+	int			 bare;
 };
 
 /*

@@ -298,6 +298,19 @@ check_seed(const struct seed *s)
 	CHECK_INT(stomp_encode(&out, &f), 0);
 	CHECK_MEM(buf_head(&out), buf_left(&out), s->wire, s->wire_len);
 
+	/* Encoded bare (as imgwd writes SENDs): the vendor's bytes exactly. */
+	{
+		struct buf	 bare;
+
+		buf_init(&bare);
+		f.bare = 1;
+		CHECK_INT(stomp_encode(&bare, &f), 0);
+		CHECK_MEM(buf_head(&bare), buf_left(&bare), s->vendor,
+		    s->vendor_len);
+		buf_clear(&bare);
+		f.bare = 0;
+	}
+
 	/* And decoded back. */
 	in = dup_exact(buf_head(&out), buf_left(&out));
 	st = stomp_decode(in, buf_left(&out), &f, &used, &cause);
