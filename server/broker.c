@@ -1,8 +1,8 @@
 /*
  * broker: the STOMP logic of UPSTREAM.md: CONNECT and tokens, subscriptions,
- * routing the /app destinations to their handlers, delivery to online
- * sessions (messages, group topics, events) and sync. Reaches the network
- * only through ws_send/ws_finish and the disk only through sstore.
+ * receipts, handing SENDs to route.c, and delivery to online sessions
+ * (messages, group topics, events, replies). Reaches the network only
+ * through ws_send/ws_finish and the disk only through sstore.
  */
 #include <sys/queue.h>
 
@@ -22,16 +22,7 @@
 
 #define BROKER_BUCKETS		1024	/* hash of (app, user) to sessions */
 #define BROKER_MAX_SUBS		512	/* per session: a topic per group */
-#define BROKER_HDR_MAX		256	/* ids, request-id, receipt */
-#define BROKER_SYNC_LIMIT	500	/* UPSTREAM.md: default limit */
-#define BROKER_SYNC_MAX		1000	/* UPSTREAM.md: largest limit */
-#define BROKER_SEED_BATCH	100	/* rows per query of a seed sync */
 #define BROKER_HB_MAX		3600000	/* ms; a larger client value is capped */
-
-#define DEST_MESSAGES		"/user/queue/messages"
-#define DEST_REPLIES		"/user/queue/replies"
-#define DEST_EVENTS		"/user/queue/events"
-#define DEST_GROUP		"/topic/group/"
 
 /* UPSTREAM.md: the ERROR message for every token problem. */
 #define BROKER_UNAUTHORIZED	"Unauthorized"
@@ -41,20 +32,6 @@ static struct broker_bucket	 broker_users[BROKER_BUCKETS];
 static unsigned long long	 broker_msgno;	/* makes message-ids unique */
 static int			 broker_hb_sx;	/* CONNECTED heart-beat, ms */
 static int			 broker_hb_sy;
-
-/* What a sync is collecting while it pushes rows. */
-struct broker_sync {
-	struct session	*s;
-	int		 limit;		/* rows to push at most */
-	int		 count;		/* rows pushed */
-	long long	 seq;		/* highest seq pushed */
-	int		 full;		/* a row beyond limit exists */
-	int		 paused;	/* stopped by the output queue */
-	int		 failed;	/* the session went away */
-	char		**ids;		/* rows to mark delivered */
-	size_t		 nids;
-	int		 events;	/* push events too (since-sync) */
-};
 
 /*
  * Set up the session table; sx,sy is the heart-beat CONNECTED offers (ms:
@@ -122,9 +99,7 @@ broker_detach(struct session *s)
 		free(sub);
 	}
 	s->nsubs = 0;
-	free(s->seed_rid);
-	s->seed_rid = NULL;
-	s->seeding = 0;
+	sync_clear(s);
 }
 
 /* Milliseconds since the epoch. */
@@ -150,7 +125,7 @@ broker_error(struct session *s, const struct stomp_frame *in, const char *msg)
 	stomp_frame_init(&f, STOMP_ERROR);
 	stomp_frame_add(&f, "message", msg);
 	stomp_frame_add(&f, "content-type", "text/plain");
-	if (receipt != NULL && strlen(receipt) <= BROKER_HDR_MAX)
+	if (receipt != NULL && strlen(receipt) <= HEADER_MAX)
 		stomp_frame_add(&f, "receipt-id", receipt);
 	f.body = msg;
 	f.body_len = strlen(msg);
@@ -166,7 +141,7 @@ broker_fail(struct session *s, const char *why)
 }
 
 /* The id of the session's first subscription to dest, or NULL. */
-static const char *
+const char *
 broker_sub_id(const struct session *s, const char *dest)
 {
 	struct sub	*sub;
@@ -183,7 +158,7 @@ broker_sub_id(const struct session *s, const char *dest)
  * seq > 0 names a chat message or an event, else it is a reply carrying
  * rid. Returns the number of frames queued.
  */
-static int
+int
 broker_push(struct session *s, const char *dest, long long seq,
     const char *body, const char *rid)
 {
@@ -306,7 +281,7 @@ broker_topic(const char *app, const char *user, const char *id,
 }
 
 /* The body of an event MESSAGE: {"type", "seq", "data"}; to free. */
-static char *
+char *
 broker_event_text(const char *type, long long seq, const char *data)
 {
 	char	*text;
@@ -422,231 +397,12 @@ out:
 	json_decref(data);
 }
 
-/*
- * Push one synced row, a message or an event, to the requesting session;
- * see struct broker_sync.
- */
-static int
-broker_sync_row(const struct smsg *m, const struct sevent *e, void *arg)
-{
-	struct broker_sync	*sy = arg;
-	struct session		*s = sy->s;
-	const char		*dest = DEST_MESSAGES;
-	char			*text;
-	long long		 seq;
-
-	if (sy->count >= sy->limit) {
-		sy->full = 1;
-		return 1;
-	}
-	/* Keep the output queue bounded; always let one row through. */
-	if (sy->count > 0 && ws_queued(s) >= WS_OUT_PACE) {
-		sy->paused = 1;
-		return 1;
-	}
-	if (m != NULL) {
-		text = chat_msg_text(m);
-		seq = m->seq;
-	} else {
-		text = broker_event_text(e->type, e->seq, e->data);
-		seq = e->seq;
-		dest = DEST_EVENTS;
-	}
-	if (text == NULL) {
-		sy->paused = 1;
-		return 1;
-	}
-	if (broker_push(s, dest, seq, text, NULL) == 0) {
-		free(text);
-		sy->failed = 1;
-		return 1;
-	}
-	free(text);
-	sy->count++;
-	sy->seq = seq;
-	/* Only a recipient has a delivery state: of a group, every member. */
-	if (m != NULL && (strcmp(m->to, s->user) == 0 ||
-	    strcmp(m->chat_type, "GROUP") == 0) &&
-	    (sy->ids[sy->nids] = strdup(m->id)) != NULL)
-		sy->nids++;
-	return 0;
-}
-
-/* Prepare a sync of at most limit rows. */
-static int
-broker_sync_init(struct broker_sync *sy, struct session *s, int limit)
-{
-	memset(sy, 0, sizeof *sy);
-	sy->s = s;
-	sy->limit = limit;
-	if ((sy->ids = calloc((size_t)limit, sizeof *sy->ids)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* Record the rows a sync pushed as delivered, and free its state. */
-static void
-broker_sync_done(struct broker_sync *sy)
-{
-	size_t	 i;
-
-	if (sy->nids > 0 && sstore_mark_delivered(sy->s->app, sy->s->user,
-	    sy->ids, sy->nids) == -1)
-		log_warn("session %llu: cannot record %zu deliveries",
-		    sy->s->id, sy->nids);
-	for (i = 0; i < sy->nids; i++)
-		free(sy->ids[i]);
-	free(sy->ids);
-	sy->ids = NULL;
-	sy->nids = 0;
-}
-
-/* Build the sync reply data {count, seq, more}. */
-static json_t *
-broker_sync_data(long long count, long long seq, int more)
-{
-	return json_pack("{s:I, s:I, s:b}", "count", (json_int_t)count,
-	    "seq", (json_int_t)seq, "more", more);
-}
-
-/* End a seed sync: answer, forget its state. */
-static void
-broker_seed_end(struct session *s, int code, const char *msg)
-{
-	json_t	*data = NULL;
-	char	*rid = s->seed_rid;
-
-	s->seed_rid = NULL;
-	s->seeding = 0;
-	if (code == 0)
-		data = broker_sync_data(s->seed_count, s->seed_seq, 0);
-	log_debug("session %llu: seed sync pushed %u", s->id, s->seed_count);
-	broker_reply(s, rid, code, msg, data);
-	free(rid);
-}
-
-/*
- * Go on with a seed sync: push undelivered rows until none is left or the
- * output queue is full; broker_drained calls again once it has emptied.
- */
-static void
-broker_seed_step(struct session *s)
-{
-	struct broker_sync	 sy;
-	int			 n;
-
-	while (s->seeding) {
-		if (s->flags & (SESSION_DEAD | SESSION_CLOSING))
-			return;
-		if (broker_sub_id(s, DEST_MESSAGES) == NULL) {
-			broker_seed_end(s, 409, "unsubscribed from " DEST_MESSAGES
-			    " during sync");
-			return;
-		}
-		if (broker_sync_init(&sy, s, BROKER_SEED_BATCH) == -1) {
-			broker_seed_end(s, 500, "out of memory");
-			return;
-		}
-		n = sstore_pending(s->app, s->user, s->seed_seq,
-		    BROKER_SEED_BATCH, broker_sync_row, &sy);
-		broker_sync_done(&sy);
-		s->seed_count += (unsigned int)sy.count;
-		if (sy.count > 0)
-			s->seed_seq = sy.seq;
-		if (n == -1) {
-			broker_seed_end(s, 500, "database error");
-			return;
-		}
-		if (sy.failed || sy.paused)
-			return;
-		if (n < BROKER_SEED_BATCH) {
-			broker_seed_end(s, 0, "ok");
-			return;
-		}
-	}
-}
-
 /* The output queue of a session has emptied: resume a paused seed sync. */
 void
 broker_drained(struct session *s)
 {
-	if (s->seeding && s->connected)
-		broker_seed_step(s);
-}
-
-/*
- * /app/chat.sync: push what the user missed (seed) or what changed (ext):
- * messages, and events when the session is subscribed to them.
- */
-static void
-broker_chat_sync(struct req *r)
-{
-	struct broker_sync	 sy;
-	struct session		*s = r->s;
-	const char		*rid = r->rid;
-	json_t			*body = r->body;
-	json_t			*since, *limit, *data;
-	long long		 from;
-	int			 n, max = BROKER_SYNC_LIMIT;
-
-	if (broker_sub_id(s, DEST_MESSAGES) == NULL) {
-		broker_reply(s, rid, 400, "not subscribed to " DEST_MESSAGES,
-		    NULL);
-		return;
-	}
-	since = json_object_get(body, "since");
-	if (since == NULL || json_is_null(since)) {
-		if (s->seeding) {
-			broker_reply(s, rid, 409, "a sync is already under way",
-			    NULL);
-			return;
-		}
-		s->seeding = 1;
-		s->seed_seq = 0;
-		s->seed_count = 0;
-		s->seed_rid = rid != NULL ? strdup(rid) : NULL;
-		broker_seed_step(s);
-		return;
-	}
-	if (!json_is_integer(since) || json_integer_value(since) < 0) {
-		broker_reply(s, rid, 400, "since must be an integer >= 0",
-		    NULL);
-		return;
-	}
-	from = json_integer_value(since);
-	limit = json_object_get(body, "limit");
-	if (limit != NULL && !json_is_null(limit)) {
-		if (!json_is_integer(limit) || json_integer_value(limit) < 1) {
-			broker_reply(s, rid, 400, "limit must be an integer "
-			    ">= 1", NULL);
-			return;
-		}
-		if (json_integer_value(limit) < BROKER_SYNC_MAX)
-			max = (int)json_integer_value(limit);
-		else
-			max = BROKER_SYNC_MAX;
-	}
-	if (broker_sync_init(&sy, s, max) == -1) {
-		broker_reply(s, rid, 500, "out of memory", NULL);
-		return;
-	}
-	/* UPSTREAM.md: missed events come interleaved, in seq order. */
-	sy.events = broker_sub_id(s, DEST_EVENTS) != NULL;
-	/* One row more than asked tells whether there is more. */
-	n = sstore_since(s->app, s->user, from, max + 1, sy.events,
-	    broker_sync_row, &sy);
-	broker_sync_done(&sy);
-	if (n == -1) {
-		broker_reply(s, rid, 500, "database error", NULL);
-		return;
-	}
-	if (sy.failed)
-		return;
-	data = broker_sync_data(sy.count, sy.count > 0 ? sy.seq : from,
-	    sy.full || sy.paused);
-	log_debug("session %llu: sync since %lld pushed %d", s->id, from,
-	    sy.count);
-	broker_reply(s, rid, 0, "ok", data);
+	if (s->connected)
+		sync_resume(s);
 }
 
 /* Check the token(s) of a CONNECT; returns 0 and fills t, or -1. */
@@ -847,7 +603,7 @@ broker_subscribe(struct session *s, const struct stomp_frame *f)
 		return "SUBSCRIBE without id";
 	if ((dest = stomp_frame_get(f, "destination")) == NULL)
 		return "SUBSCRIBE without destination";
-	if (*id == '\0' || strlen(id) > BROKER_HDR_MAX)
+	if (*id == '\0' || strlen(id) > HEADER_MAX)
 		return "bad subscription id";
 	if (!broker_check_dest(dest))
 		return "cannot subscribe to that destination";
@@ -896,104 +652,6 @@ broker_unsubscribe(struct session *s, const struct stomp_frame *f)
 	return NULL;
 }
 
-/* UPSTREAM.md: every /app destination and its handler. */
-static const struct broker_route {
-	const char	*dest;
-	void		(*fn)(struct req *);
-} broker_routes[] = {
-	{ "/app/chat.send", chat_send },
-	{ "/app/chat.revoke", chat_revoke },
-	{ "/app/chat.sync", broker_chat_sync },
-	{ "/app/chat.edit", chat_edit },
-	{ "/app/chat.read", chat_read },
-	{ "/app/chat.history", chat_history },
-	{ "/app/group.create", group_create },
-	{ "/app/group.dismiss", group_dismiss },
-	{ "/app/group.update", group_update },
-	{ "/app/group.list", group_list },
-	{ "/app/group.info", group_info },
-	{ "/app/group.members", group_members },
-	{ "/app/group.join", group_join },
-	{ "/app/group.quit", group_quit },
-	{ "/app/group.invite", group_invite },
-	{ "/app/group.kick", group_kick },
-	{ "/app/group.requests", group_requests },
-	{ "/app/group.approve", group_approve },
-	{ "/app/group.role", group_role },
-	{ "/app/group.transfer", group_transfer },
-	{ "/app/group.mute", group_mute },
-	{ "/app/group.muteAll", group_mute_all },
-	{ "/app/friend.request", friend_request },
-	{ "/app/friend.respond", friend_respond },
-	{ "/app/friend.requests", friend_requests },
-	{ "/app/friend.delete", friend_delete },
-	{ "/app/friend.list", friend_list },
-	{ "/app/friend.check", friend_check },
-	{ "/app/friend.remark", friend_remark },
-	{ "/app/friend.group.create", friend_group_create },
-	{ "/app/friend.group.delete", friend_group_delete },
-	{ "/app/friend.group.rename", friend_group_rename },
-	{ "/app/friend.group.add", friend_group_add },
-	{ "/app/friend.group.remove", friend_group_remove },
-	{ "/app/friend.group.list", friend_group_list },
-	{ "/app/conversation.set", social_conv_set },
-	{ "/app/conversation.list", social_conv_list },
-	{ "/app/blacklist.add", social_block },
-	{ "/app/blacklist.remove", social_unblock },
-	{ "/app/blacklist.list", social_blacklist },
-	{ "/app/profile.get", social_profile_get },
-	{ "/app/profile.set", social_profile_set },
-};
-
-/* SEND: one of the /app destinations. */
-static const char *
-broker_send(struct session *s, const struct stomp_frame *f)
-{
-	const struct broker_route	*route = NULL;
-	struct req			 r;
-	const char			*dest, *rid;
-	json_t				*body, *app;
-	json_error_t			 jerr;
-	size_t				 i;
-
-	if ((dest = stomp_frame_get(f, "destination")) == NULL)
-		return "SEND without destination";
-	rid = stomp_frame_get(f, "request-id");
-	if (rid != NULL && strlen(rid) > BROKER_HDR_MAX)
-		return "request-id too long";
-	for (i = 0; i < sizeof broker_routes / sizeof broker_routes[0]; i++) {
-		if (strcmp(dest, broker_routes[i].dest) == 0) {
-			route = &broker_routes[i];
-			break;
-		}
-	}
-	if (route == NULL) {
-		broker_reply(s, rid, 404, "no such destination", NULL);
-		return NULL;
-	}
-	body = json_loadb(f->body, f->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (body == NULL || !json_is_object(body)) {
-		json_decref(body);
-		return "body is not a JSON object";
-	}
-	app = json_object_get(body, "appId");
-	if (app == NULL || !json_is_string(app))
-		broker_reply(s, rid, 400, "appId missing", NULL);
-	else if (strcmp(json_string_value(app), s->app) != 0)
-		broker_reply(s, rid, 403, "appId does not match the token",
-		    NULL);
-	else {
-		r.s = s;
-		r.rid = rid;
-		r.body = body;
-		r.app = s->app;
-		r.user = s->user;
-		route->fn(&r);
-	}
-	json_decref(body);
-	return NULL;
-}
-
 /* Send RECEIPT if the frame asked for one. */
 static void
 broker_receipt(struct session *s, const struct stomp_frame *in)
@@ -1036,7 +694,7 @@ broker_frame(struct session *s, const struct stomp_frame *f)
 		why = "already connected";
 		break;
 	case STOMP_SEND:
-		why = broker_send(s, f);
+		why = route_send(s, f);
 		break;
 	case STOMP_SUBSCRIBE:
 		why = broker_subscribe(s, f);
@@ -1056,7 +714,7 @@ broker_frame(struct session *s, const struct stomp_frame *f)
 	case STOMP_DISCONNECT:
 		if ((v = stomp_frame_get(f, "receipt")) != NULL)
 			log_debug("session %llu: DISCONNECT with receipt %.*s",
-			    s->id, BROKER_HDR_MAX, v);
+			    s->id, HEADER_MAX, v);
 		else
 			log_debug("session %llu: DISCONNECT without receipt",
 			    s->id);

@@ -25,6 +25,13 @@ struct stomp_frame;
 #define TOKEN_MAX		1024		/* longest token accepted */
 #define CONTENT_MAX		(64 * 1024)	/* chat message content, bytes */
 #define MSGTYPE_MAX		32
+#define HEADER_MAX		256	/* ids, request-id, receipt headers */
+
+/* UPSTREAM.md "Subscriptions": the destinations a client subscribes to. */
+#define DEST_MESSAGES		"/user/queue/messages"
+#define DEST_REPLIES		"/user/queue/replies"
+#define DEST_EVENTS		"/user/queue/events"
+#define DEST_GROUP		"/topic/group/"
 
 /* UPSTREAM.md "The full IM surface": text limits in characters. */
 #define NAME_CHARS		64	/* names, remarks, nicknames */
@@ -309,6 +316,7 @@ struct session {
 	struct subs			 subs;
 	unsigned int			 nsubs;
 	TAILQ_ENTRY(session)		 user_entry;
+	/* Seed sync state (sync.c). */
 	int				 seeding;	/* seed sync under way */
 	long long			 seed_seq;
 	unsigned int			 seed_count;
@@ -334,6 +342,10 @@ void	 broker_frame(struct session *, const struct stomp_frame *);
 void	 broker_fail(struct session *, const char *);
 void	 broker_drained(struct session *);
 long long broker_now_ms(void);
+const char	*broker_sub_id(const struct session *, const char *);
+int	 broker_push(struct session *, const char *, long long, const char *,
+	    const char *);
+char	*broker_event_text(const char *, long long, const char *);
 void	 broker_reply(struct session *, const char *, int, const char *,
 	    struct json_t *);
 int	 broker_online(const char *, const char *);
@@ -378,6 +390,14 @@ int	 req_ids(struct req *, const char *, int, struct idlist *);
 int	 req_conv(struct req *, char *, const char **);
 struct json_t	*req_conv_json(char, const char *);
 size_t	 req_chars(const char *);
+
+/* route.c */
+const char	*route_send(struct session *, const struct stomp_frame *);
+
+/* sync.c */
+void	 sync_chat(struct req *);
+void	 sync_resume(struct session *);
+void	 sync_clear(struct session *);
 
 /* chat.c */
 void	 chat_config(long long);

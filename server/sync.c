@@ -1,0 +1,270 @@
+/*
+ * sync: the /app/chat.sync destination (UPSTREAM.md "chat.sync"): the seed
+ * sync of what a user was not delivered, paced by the session's output
+ * queue, and the since-sync of every change after a seq. Pushes through
+ * broker.c, reads through sstore; owns the seed fields of a session.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "server.h"
+
+#define SYNC_LIMIT	500	/* UPSTREAM.md: default limit */
+#define SYNC_MAX	1000	/* UPSTREAM.md: largest limit */
+#define SYNC_SEED_BATCH	100	/* rows per query of a seed sync */
+
+/* What a sync is collecting while it pushes rows. */
+struct sync_rows {
+	struct session	*s;
+	int		 limit;		/* rows to push at most */
+	int		 count;		/* rows pushed */
+	long long	 seq;		/* highest seq pushed */
+	int		 full;		/* a row beyond limit exists */
+	int		 paused;	/* stopped by the output queue */
+	int		 failed;	/* the session went away */
+	char		**ids;		/* rows to mark delivered */
+	size_t		 nids;
+	int		 events;	/* push events too (since-sync) */
+};
+
+/*
+ * Push one synced row, a message or an event, to the requesting session;
+ * see struct sync_rows.
+ */
+static int
+sync_row(const struct smsg *m, const struct sevent *e, void *arg)
+{
+	struct sync_rows	*sy = arg;
+	struct session		*s = sy->s;
+	const char		*dest = DEST_MESSAGES;
+	char			*text;
+	long long		 seq;
+
+	if (sy->count >= sy->limit) {
+		sy->full = 1;
+		return 1;
+	}
+	/* Keep the output queue bounded; always let one row through. */
+	if (sy->count > 0 && ws_queued(s) >= WS_OUT_PACE) {
+		sy->paused = 1;
+		return 1;
+	}
+	if (m != NULL) {
+		text = chat_msg_text(m);
+		seq = m->seq;
+	} else {
+		text = broker_event_text(e->type, e->seq, e->data);
+		seq = e->seq;
+		dest = DEST_EVENTS;
+	}
+	if (text == NULL) {
+		sy->paused = 1;
+		return 1;
+	}
+	if (broker_push(s, dest, seq, text, NULL) == 0) {
+		free(text);
+		sy->failed = 1;
+		return 1;
+	}
+	free(text);
+	sy->count++;
+	sy->seq = seq;
+	/* Only a recipient has a delivery state: of a group, every member. */
+	if (m != NULL && (strcmp(m->to, s->user) == 0 ||
+	    strcmp(m->chat_type, "GROUP") == 0) &&
+	    (sy->ids[sy->nids] = strdup(m->id)) != NULL)
+		sy->nids++;
+	return 0;
+}
+
+/* Prepare a sync of at most limit rows. */
+static int
+sync_init(struct sync_rows *sy, struct session *s, int limit)
+{
+	memset(sy, 0, sizeof *sy);
+	sy->s = s;
+	sy->limit = limit;
+	if ((sy->ids = calloc((size_t)limit, sizeof *sy->ids)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Record the rows a sync pushed as delivered, and free its state. */
+static void
+sync_done(struct sync_rows *sy)
+{
+	size_t	 i;
+
+	if (sy->nids > 0 && sstore_mark_delivered(sy->s->app, sy->s->user,
+	    sy->ids, sy->nids) == -1)
+		log_warn("session %llu: cannot record %zu deliveries",
+		    sy->s->id, sy->nids);
+	for (i = 0; i < sy->nids; i++)
+		free(sy->ids[i]);
+	free(sy->ids);
+	sy->ids = NULL;
+	sy->nids = 0;
+}
+
+/* Build the sync reply data {count, seq, more}. */
+static json_t *
+sync_data(long long count, long long seq, int more)
+{
+	return json_pack("{s:I, s:I, s:b}", "count", (json_int_t)count,
+	    "seq", (json_int_t)seq, "more", more);
+}
+
+/* End a seed sync: answer, forget its state. */
+static void
+sync_seed_end(struct session *s, int code, const char *msg)
+{
+	json_t	*data = NULL;
+	char	*rid = s->seed_rid;
+
+	s->seed_rid = NULL;
+	s->seeding = 0;
+	if (code == 0)
+		data = sync_data(s->seed_count, s->seed_seq, 0);
+	log_debug("session %llu: seed sync pushed %u", s->id, s->seed_count);
+	broker_reply(s, rid, code, msg, data);
+	free(rid);
+}
+
+/*
+ * Go on with a seed sync: push undelivered rows until none is left or the
+ * output queue is full; sync_resume calls again once it has emptied.
+ */
+static void
+sync_seed_step(struct session *s)
+{
+	struct sync_rows	 sy;
+	int			 n;
+
+	while (s->seeding) {
+		if (s->flags & (SESSION_DEAD | SESSION_CLOSING))
+			return;
+		if (broker_sub_id(s, DEST_MESSAGES) == NULL) {
+			sync_seed_end(s, 409, "unsubscribed from " DEST_MESSAGES
+			    " during sync");
+			return;
+		}
+		if (sync_init(&sy, s, SYNC_SEED_BATCH) == -1) {
+			sync_seed_end(s, 500, "out of memory");
+			return;
+		}
+		n = sstore_pending(s->app, s->user, s->seed_seq,
+		    SYNC_SEED_BATCH, sync_row, &sy);
+		sync_done(&sy);
+		s->seed_count += (unsigned int)sy.count;
+		if (sy.count > 0)
+			s->seed_seq = sy.seq;
+		if (n == -1) {
+			sync_seed_end(s, 500, "database error");
+			return;
+		}
+		if (sy.failed || sy.paused)
+			return;
+		if (n < SYNC_SEED_BATCH) {
+			sync_seed_end(s, 0, "ok");
+			return;
+		}
+	}
+}
+
+/* The output queue of a session has emptied: resume a paused seed sync. */
+void
+sync_resume(struct session *s)
+{
+	if (s->seeding)
+		sync_seed_step(s);
+}
+
+/* Forget a session's seed sync (the session is going away). */
+void
+sync_clear(struct session *s)
+{
+	free(s->seed_rid);
+	s->seed_rid = NULL;
+	s->seeding = 0;
+}
+
+/* Start a seed sync: every undelivered row, oldest first, in batches. */
+static void
+sync_seed(struct req *r)
+{
+	struct session	*s = r->s;
+
+	if (s->seeding) {
+		req_fail(r, 409, "a sync is already under way");
+		return;
+	}
+	s->seeding = 1;
+	s->seed_seq = 0;
+	s->seed_count = 0;
+	s->seed_rid = r->rid != NULL ? strdup(r->rid) : NULL;
+	sync_seed_step(s);
+}
+
+/*
+ * /app/chat.sync: push what the user missed (seed) or what changed (ext):
+ * messages, and events when the session is subscribed to them.
+ */
+void
+sync_chat(struct req *r)
+{
+	struct sync_rows	 sy;
+	struct session		*s = r->s;
+	json_t			*since, *limit;
+	long long		 from;
+	int			 n, max = SYNC_LIMIT;
+
+	if (broker_sub_id(s, DEST_MESSAGES) == NULL) {
+		req_fail(r, 400, "not subscribed to " DEST_MESSAGES);
+		return;
+	}
+	since = json_object_get(r->body, "since");
+	if (since == NULL || json_is_null(since)) {
+		sync_seed(r);
+		return;
+	}
+	if (!json_is_integer(since) || json_integer_value(since) < 0) {
+		req_fail(r, 400, "since must be an integer >= 0");
+		return;
+	}
+	from = json_integer_value(since);
+	limit = json_object_get(r->body, "limit");
+	if (limit != NULL && !json_is_null(limit)) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 1) {
+			req_fail(r, 400, "limit must be an integer >= 1");
+			return;
+		}
+		if (json_integer_value(limit) < SYNC_MAX)
+			max = (int)json_integer_value(limit);
+		else
+			max = SYNC_MAX;
+	}
+	if (sync_init(&sy, s, max) == -1) {
+		req_fail(r, 500, "out of memory");
+		return;
+	}
+	/* UPSTREAM.md: missed events come interleaved, in seq order. */
+	sy.events = broker_sub_id(s, DEST_EVENTS) != NULL;
+	/* One row more than asked tells whether there is more. */
+	n = sstore_since(s->app, s->user, from, max + 1, sy.events, sync_row,
+	    &sy);
+	sync_done(&sy);
+	if (n == -1) {
+		req_fail(r, 500, "database error");
+		return;
+	}
+	if (sy.failed)
+		return;
+	log_debug("session %llu: sync since %lld pushed %d", s->id, from,
+	    sy.count);
+	req_ok(r, sync_data(sy.count, sy.count > 0 ? sy.seq : from,
+	    sy.full || sy.paused));
+}
