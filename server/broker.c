@@ -27,18 +27,28 @@
 /* UPSTREAM.md: the ERROR message for every token problem. */
 #define BROKER_UNAUTHORIZED	"Unauthorized"
 
+/*
+ * UPSTREAM.md "Session": the im-extensions a full server advertises in
+ * CONNECTED. The names of /app destinations must match route.c's table.
+ */
+#define BROKER_EXTENSIONS	"replies,events,seq,group,friend," \
+				"conversation,blacklist,profile,chat.edit," \
+				"chat.read,chat.history"
+
 TAILQ_HEAD(broker_bucket, session);
 static struct broker_bucket	 broker_users[BROKER_BUCKETS];
 static unsigned long long	 broker_msgno;	/* makes message-ids unique */
 static int			 broker_hb_sx;	/* CONNECTED heart-beat, ms */
 static int			 broker_hb_sy;
+static int			 broker_flags;	/* BROKER_SEED_* */
 
 /*
  * Set up the session table; sx,sy is the heart-beat CONNECTED offers (ms:
- * what we can send, what we want to receive; 0,0 is none).
+ * what we can send, what we want to receive; 0,0 is none), flags the
+ * profile (BROKER_SEED_*; 0 is the full server).
  */
 void
-broker_open(int sx, int sy)
+broker_open(int sx, int sy, int flags)
 {
 	size_t	 i;
 
@@ -46,6 +56,14 @@ broker_open(int sx, int sy)
 		TAILQ_INIT(&broker_users[i]);
 	broker_hb_sx = sx;
 	broker_hb_sy = sy;
+	broker_flags = flags;
+}
+
+/* The server's profile: BROKER_SEED_* flags, 0 for the full server. */
+int
+broker_profile(void)
+{
+	return broker_flags;
 }
 
 /* Tear down the session table (every session is already detached). */
@@ -276,6 +294,33 @@ broker_topic(const char *app, const char *user, const char *id,
 		if (broker_is(s, app, user) &&
 		    broker_push(s, dest, seq, body, NULL) > 0)
 			n++;
+	}
+	return n;
+}
+
+/*
+ * Push a group message to every session of app subscribed to group id's
+ * topic whose user is not in members: on a seed-only server, where anyone
+ * may subscribe. Returns the number of sessions that got it.
+ */
+int
+broker_topic_others(const char *app, const struct idlist *members,
+    const char *id, const char *body, long long seq)
+{
+	struct session	*s;
+	char		 dest[sizeof DEST_GROUP + ID_MAX];
+	size_t		 i;
+	int		 n = 0;
+
+	broker_topic_dest(dest, sizeof dest, id);
+	for (i = 0; i < BROKER_BUCKETS; i++) {
+		TAILQ_FOREACH(s, &broker_users[i], user_entry) {
+			if (strcmp(s->app, app) != 0 ||
+			    idlist_has(members, s->user))
+				continue;
+			if (broker_push(s, dest, seq, body, NULL) > 0)
+				n++;
+		}
 	}
 	return n;
 }
@@ -537,8 +582,12 @@ broker_connect(struct session *s, const struct stomp_frame *f)
 	stomp_frame_add(&c, "version", "1.2");
 	snprintf(hb, sizeof hb, "%d,%d", broker_hb_sx, broker_hb_sy);
 	stomp_frame_add(&c, "heart-beat", hb);
-	stomp_frame_add(&c, "server", SERVER_VERSION);
+	/* A seed-only server says what Spring's says, and no extensions. */
+	if (!(broker_flags & BROKER_SEED_ONLY))
+		stomp_frame_add(&c, "server", SERVER_VERSION);
 	stomp_frame_add(&c, "user-name", s->user);
+	if (!(broker_flags & BROKER_SEED_ONLY))
+		stomp_frame_add(&c, "im-extensions", BROKER_EXTENSIONS);
 	if (ws_send(s, &c) == -1)
 		return NULL;
 
@@ -556,10 +605,15 @@ broker_connect(struct session *s, const struct stomp_frame *f)
 	return NULL;
 }
 
-/* Whether dest is one a client may subscribe to (UPSTREAM.md table). */
+/*
+ * Whether dest is one a client may subscribe to (UPSTREAM.md table). A
+ * seed-only server takes any, as Spring's simple broker does.
+ */
 static int
 broker_check_dest(const char *dest)
 {
+	if (broker_flags & BROKER_SEED_ONLY)
+		return strlen(dest) <= HEADER_MAX;
 	if (strcmp(dest, DEST_MESSAGES) == 0 ||
 	    strcmp(dest, DEST_REPLIES) == 0 ||
 	    strcmp(dest, DEST_EVENTS) == 0)
@@ -570,8 +624,9 @@ broker_check_dest(const char *dest)
 }
 
 /*
- * UPSTREAM.md: a group's topic is for its members only. NULL if dest is no
- * group topic or the user is a member, else why not.
+ * UPSTREAM.md: a group's topic is for its members only (not on a seed-only
+ * server: the simple broker checks nothing). NULL if dest is no group
+ * topic or the user may subscribe, else why not.
  */
 static const char *
 broker_check_member(struct session *s, const char *dest)
@@ -581,7 +636,8 @@ broker_check_member(struct session *s, const char *dest)
 	const char	*id;
 	int		 r;
 
-	if (strncmp(dest, DEST_GROUP, strlen(DEST_GROUP)) != 0)
+	if (broker_flags & BROKER_SEED_ONLY ||
+	    strncmp(dest, DEST_GROUP, strlen(DEST_GROUP)) != 0)
 		return NULL;
 	id = dest + strlen(DEST_GROUP);
 	if ((r = sstore_member_get(s->app, id, s->user, &m)) == -1)
@@ -652,7 +708,10 @@ broker_unsubscribe(struct session *s, const struct stomp_frame *f)
 	return NULL;
 }
 
-/* Send RECEIPT if the frame asked for one. */
+/*
+ * Send RECEIPT if the frame asked for one. A seed-only server answers only
+ * DISCONNECT's, as Spring's simple broker does, unless BROKER_SEED_RECEIPTS.
+ */
 static void
 broker_receipt(struct session *s, const struct stomp_frame *in)
 {
@@ -661,6 +720,12 @@ broker_receipt(struct session *s, const struct stomp_frame *in)
 
 	if ((receipt = stomp_frame_get(in, "receipt")) == NULL)
 		return;
+	if ((broker_flags & (BROKER_SEED_ONLY | BROKER_SEED_RECEIPTS)) ==
+	    BROKER_SEED_ONLY && in->command != STOMP_DISCONNECT) {
+		log_debug("session %llu: no RECEIPT for %s (seed-only)", s->id,
+		    stomp_command_name(in->command));
+		return;
+	}
 	stomp_frame_init(&f, STOMP_RECEIPT);
 	stomp_frame_add(&f, "receipt-id", receipt);
 	ws_send(s, &f);

@@ -48,18 +48,27 @@ chat_set_json(json_t *o, const char *key, const char *text)
 	return json_object_set_new(o, key, v);
 }
 
-/* The chat message object of UPSTREAM.md, or NULL if memory ran out. */
+/*
+ * The chat message object of UPSTREAM.md, or NULL if memory ran out. A
+ * seed-only server gives the seed's eight fields, in the seed's order.
+ */
 json_t *
 chat_msg_json(const struct smsg *m)
 {
 	json_t	*o;
 
-	if ((o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
+	if ((o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
 	    "id", m->id, "fromId", m->from, "toId", m->to, "chatType",
 	    m->chat_type, "msgType", m->msg_type, "content", m->content,
-	    "status", m->status, "createdAt", (json_int_t)m->created_at,
-	    "seq", (json_int_t)m->seq)) == NULL)
+	    "status", m->status, "createdAt", (json_int_t)m->created_at)) ==
+	    NULL)
 		return NULL;
+	if (broker_profile() & BROKER_SEED_ONLY)
+		return o;
+	if (json_object_set_new(o, "seq", json_integer(m->seq)) == -1) {
+		json_decref(o);
+		return NULL;
+	}
 	/* UPSTREAM.md: the optional fields only when present. */
 	if (chat_set_json(o, "payload", m->payload) == -1 ||
 	    chat_set_json(o, "mentions", m->mentions) == -1 ||
@@ -172,15 +181,39 @@ chat_mentions(struct req *r, char **out)
 }
 
 /*
+ * Whether a one-to-one message goes to its sender's sessions, and *skip the
+ * one it must not reach: a change goes to all; a new one to all but the
+ * sending session (which gets the reply), or on a seed-only server to none,
+ * or with BROKER_SEED_ECHO to all.
+ */
+static int
+chat_echo(struct req *r, int is_new, struct session **skip)
+{
+	int	 profile = broker_profile();
+
+	*skip = NULL;
+	if (!is_new)
+		return 1;
+	if (profile & BROKER_SEED_ONLY)
+		return (profile & BROKER_SEED_ECHO) != 0;
+	*skip = r->s;
+	return 1;
+}
+
+/*
  * Store message m (new, or changed by a revoke or an edit) and push it:
  * one-to-one to every session of both sides (a new message not to the
  * sending session, which gets the reply), a group's to the topic sessions
- * of every member. Returns 0, or -1 with the request answered.
+ * of every member. On a seed-only server a new one-to-one message reaches
+ * the sender's sessions only with BROKER_SEED_ECHO (then all of them), and
+ * a group's every session on the topic, member or not. Returns 0, or -1
+ * with the request answered.
  */
 static int
 chat_fanout(struct req *r, struct smsg *m, int is_new)
 {
 	struct idlist	 to;
+	struct session	*skip;
 	char		*text = NULL;
 	int		*flags = NULL;
 	int		 group, n, ret = -1;
@@ -226,9 +259,11 @@ chat_fanout(struct req *r, struct smsg *m, int is_new)
 		if ((n > 0) != flags[i])
 			sstore_set_delivered(m->app, to.v[i], m->id, n > 0);
 	}
-	if (!group && strcmp(m->to, m->from) != 0)
-		broker_deliver(m->app, m->from, is_new ? r->s : NULL, text,
-		    m->seq);
+	if (group && (broker_profile() & BROKER_SEED_ONLY))
+		broker_topic_others(m->app, &to, m->to, text, m->seq);
+	if (!group && strcmp(m->to, m->from) != 0 &&
+	    chat_echo(r, is_new, &skip))
+		broker_deliver(m->app, m->from, skip, text, m->seq);
 	log_debug("session %llu: message %s seq %lld %s -> %s (%s, %zu "
 	    "recipients)", r->s->id, m->id, m->seq, m->from, m->to,
 	    is_new ? "new" : m->status, to.n);

@@ -29,7 +29,8 @@
 static const char main_usage_text[] =
     "usage: imserver --listen ADDR:PORT --db FILE --secret-file FILE\n"
     "                [--cert FILE --key FILE] [--heartbeat SX,SY]\n"
-    "                [--revoke-window SECONDS] [-v]\n"
+    "                [--revoke-window SECONDS]\n"
+    "                [--seed-only [--seed-echo] [--seed-receipts]] [-v]\n"
     "       imserver token --secret-file FILE [--app ID] [--ttl SECONDS] USER\n"
     "\n"
     "Serve STOMP 1.2 over WebSocket at ws://ADDR:PORT/ws/im (wss:// with\n"
@@ -50,6 +51,13 @@ static const char main_usage_text[] =
     "                         negotiated interval is dropped\n"
     "  --revoke-window S      a sender may revoke a message for S seconds\n"
     "                         (default 120; 0: at any time)\n"
+    "  --seed-only            behave as the vendor's server (Spring, simple\n"
+    "                         broker): CONNECTED without im-extensions, only\n"
+    "                         chat.send, chat.revoke and chat.sync, no replies,\n"
+    "                         events or seq, no RECEIPT but for DISCONNECT\n"
+    "  --seed-echo            with --seed-only: a one-to-one message also\n"
+    "                         reaches every session of its sender\n"
+    "  --seed-receipts        with --seed-only: answer every receipt header\n"
     "  -v, --verbose          log debug messages\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -201,6 +209,9 @@ main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "revoke-window", required_argument, NULL, 'R' },
+		{ "seed-only", no_argument, NULL, 'S' },
+		{ "seed-echo", no_argument, NULL, 'E' },
+		{ "seed-receipts", no_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -212,7 +223,7 @@ main(int argc, char **argv)
 	char			*addr = NULL, *cause = NULL, *p;
 	long long		 revoke = MAIN_REVOKE_WINDOW;
 	int			 ch, port = 0, bound, verbose = 0;
-	int			 hb_sx = 0, hb_sy = 0;
+	int			 hb_sx = 0, hb_sy = 0, profile = 0;
 
 	log_open("imserver", LOG_INFO);
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
@@ -248,6 +259,15 @@ main(int argc, char **argv)
 				main_usage(2, "--revoke-window: need a number "
 				    "of seconds");
 			break;
+		case 'S':
+			profile |= BROKER_SEED_ONLY;
+			break;
+		case 'E':
+			profile |= BROKER_SEED_ECHO;
+			break;
+		case 'r':
+			profile |= BROKER_SEED_RECEIPTS;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -265,6 +285,8 @@ main(int argc, char **argv)
 		main_usage(2, "--listen: need ADDR:PORT with a numeric address");
 	if ((cert == NULL) != (key == NULL))
 		main_usage(2, "--cert and --key go together");
+	if (profile != 0 && !(profile & BROKER_SEED_ONLY))
+		main_usage(2, "--seed-echo and --seed-receipts need --seed-only");
 	log_open("imserver", verbose ? LOG_DEBUG : LOG_INFO);
 	/* Said plainly here; lws would only fail to create its context. */
 	if (cert != NULL && access(cert, R_OK) == -1)
@@ -280,7 +302,7 @@ main(int argc, char **argv)
 	if (sstore_open(db, &cause) == -1)
 		fatalx("database %s: %s", db, cause != NULL ? cause :
 		    "cannot open");
-	broker_open(hb_sx, hb_sy);
+	broker_open(hb_sx, hb_sy, profile);
 	chat_config(revoke);
 
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
@@ -296,6 +318,12 @@ main(int argc, char **argv)
 		log_info("TLS: serving wss:// with certificate %s", cert);
 	if (hb_sx > 0 || hb_sy > 0)
 		log_info("heart-beat offered: %d,%d", hb_sx, hb_sy);
+	if (profile & BROKER_SEED_ONLY)
+		fprintf(stderr, "imserver: profile seed-only (echo %s, receipts "
+		    "%s)\n", profile & BROKER_SEED_ECHO ? "on" : "off",
+		    profile & BROKER_SEED_RECEIPTS ? "on" : "off");
+	else
+		fprintf(stderr, "imserver: profile full\n");
 	/* Tests read this exact line for the port. */
 	if (strchr(addr, ':') != NULL)
 		fprintf(stderr, "imserver: listening on [%s]:%d\n", addr, bound);

@@ -333,8 +333,13 @@ void	 ws_connected(struct session *);
 int	 ws_heartbeat(struct session *, int, int);
 size_t	 ws_queued(const struct session *);
 
-/* broker.c */
-void	 broker_open(int, int);
+/* broker.c: the profile, broker_open's flags (UPSTREAM.md "Session") */
+#define BROKER_SEED_ONLY	0x1	/* the vendor's server, frame for frame */
+#define BROKER_SEED_ECHO	0x2	/* seed: a one-to-one message reaches
+					   every session of its sender too */
+#define BROKER_SEED_RECEIPTS	0x4	/* seed: RECEIPT for every frame */
+void	 broker_open(int, int, int);
+int	 broker_profile(void);
 void	 broker_close(void);
 void	 broker_attach(struct session *);
 void	 broker_detach(struct session *);
@@ -354,6 +359,8 @@ int	 broker_deliver(const char *, const char *, struct session *,
 int	 broker_topic_online(const char *, const char *, const char *);
 int	 broker_topic(const char *, const char *, const char *, const char *,
 	    long long);
+int	 broker_topic_others(const char *, const struct idlist *, const char *,
+	    const char *, long long);
 int	 broker_event(const char *, const struct idlist *, struct session *,
 	    const char *, struct json_t *);
 int	 broker_event_user(const char *, const char *, struct session *,

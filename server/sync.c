@@ -1,7 +1,8 @@
 /*
  * sync: the /app/chat.sync destination (UPSTREAM.md "chat.sync"): the seed
  * sync of what a user was not delivered, paced by the session's output
- * queue, and the since-sync of every change after a seq. Pushes through
+ * queue, and the since-sync of every change after a seq (not on a
+ * seed-only server). Pushes through
  * broker.c, reads through sstore; owns the seed fields of a session.
  */
 #include <stdio.h>
@@ -226,8 +227,10 @@ sync_chat(struct req *r)
 		req_fail(r, 400, "not subscribed to " DEST_MESSAGES);
 		return;
 	}
+	/* A seed-only server knows no since: every sync is the seed's. */
 	since = json_object_get(r->body, "since");
-	if (since == NULL || json_is_null(since)) {
+	if (since == NULL || json_is_null(since) ||
+	    broker_profile() & BROKER_SEED_ONLY) {
 		sync_seed(r);
 		return;
 	}
