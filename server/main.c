@@ -1,6 +1,7 @@
 /*
- * main: imserver's command line (the server, and the token subcommand),
- * start-up, signals and the libev loop. Owns no protocol logic.
+ * main: imserver's command line (the server, and the token and group
+ * subcommands), start-up, signals and the libev loop. Owns no protocol
+ * logic.
  */
 #include <arpa/inet.h>
 
@@ -32,6 +33,7 @@ static const char main_usage_text[] =
     "                [--revoke-window SECONDS]\n"
     "                [--seed-only [--seed-echo] [--seed-receipts]] [-v]\n"
     "       imserver token --secret-file FILE [--app ID] [--ttl SECONDS] USER\n"
+    "       imserver group --db FILE [--app ID] GROUP OWNER [MEMBER...]\n"
     "\n"
     "Serve STOMP 1.2 over WebSocket at ws://ADDR:PORT/ws/im (wss:// with\n"
     "--cert and --key), storing messages in the SQLite database FILE. PORT 0\n"
@@ -63,7 +65,12 @@ static const char main_usage_text[] =
     "\n"
     "The token subcommand prints a token for USER:\n"
     "  --app ID               application id (default " MAIN_DEFAULT_APP ")\n"
-    "  --ttl SECONDS          lifetime (default 86400; 0 makes an expired one)\n";
+    "  --ttl SECONDS          lifetime (default 86400; 0 makes an expired one)\n"
+    "\n"
+    "The group subcommand creates group GROUP (its id and name) owned by\n"
+    "OWNER with the MEMBERs in the database FILE, or adds the MEMBERs to it,\n"
+    "and prints its id; a server may be running on FILE meanwhile:\n"
+    "  --app ID               application id (default " MAIN_DEFAULT_APP ")\n";
 
 /* Print the usage text and exit: to stdout with 0, else to stderr with 2. */
 static void __attribute__((noreturn))
@@ -197,7 +204,155 @@ main_token(int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* Run the server, or the token subcommand. */
+/*
+ * Add the ids of members that are not yet in group g to it. Returns 0, or
+ * -1 with *why set (static) if one cannot be added.
+ */
+static int
+main_group_add(const struct sgroup *g, const struct idlist *members,
+    const char **why)
+{
+	struct smember	 m;
+	long long	 count = g->member_count, now = broker_now_ms();
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < members->n; i++) {
+		if ((rc = sstore_member_get(g->app, g->id, members->v[i],
+		    &m)) == -1)
+			goto fail;
+		if (rc == 0)
+			continue;
+		/* UPSTREAM.md: a group has at most GROUP_MEMBERS_MAX. */
+		if (count >= GROUP_MEMBERS_MAX) {
+			*why = "the group is full";
+			return -1;
+		}
+		if (sstore_member_add(g->app, g->id, members->v[i], "MEMBER",
+		    now) == -1)
+			goto fail;
+		count++;
+	}
+	return 0;
+
+fail:
+	*why = "database error";
+	return -1;
+}
+
+/*
+ * Make group id of app owned by owner with the members, as group.create
+ * would with its defaults. Returns 0, or -1 with *why set (static).
+ */
+static int
+main_group_create(const char *app, const char *id, const char *owner,
+    const struct idlist *members, const char **why)
+{
+	struct sgroup	 g;
+	int		 rc;
+
+	if (members->n + 1 > GROUP_MEMBERS_MAX) {
+		*why = "too many members";
+		return -1;
+	}
+	memset(&g, 0, sizeof g);
+	snprintf(g.app, sizeof g.app, "%s", app);
+	snprintf(g.id, sizeof g.id, "%s", id);
+	snprintf(g.name, sizeof g.name, "%s", id);
+	snprintf(g.owner, sizeof g.owner, "%s", owner);
+	snprintf(g.join_policy, sizeof g.join_policy, "FREE");
+	/* Borrowed for the write: g is never cleared. */
+	g.notice = g.avatar = g.intro = (char *)"";
+	g.created_at = broker_now_ms();
+	if ((rc = sstore_group_create(&g, members)) == 0)
+		return 0;
+	*why = rc == 1 ? "the id is taken (a dismissed group keeps it)" :
+	    "database error";
+	return -1;
+}
+
+/*
+ * imserver group: create group GROUP owned by OWNER with the MEMBERs in the
+ * database, or add the MEMBERs to it; print its id. No event is sent: the
+ * vendor manages groups out of band too.
+ */
+static int
+main_group(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sgroup	 g;
+	struct idlist	 members;
+	const char	*db = NULL, *app = MAIN_DEFAULT_APP, *id, *owner;
+	const char	*why = NULL;
+	char		*cause = NULL, other[ID_MAX + 64];
+	int		 ch, i, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'a':
+			app = optarg;
+			break;
+		case 'h':
+			main_usage(0, NULL);
+		default:
+			main_usage(2, NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		main_usage(2, "group: need GROUP and OWNER");
+	if (db == NULL)
+		main_usage(2, "group: --db is required");
+	if (!token_check_id(app))
+		main_usage(2, "--app: 1 to 64 of [A-Za-z0-9_.@-]");
+	for (i = 0; i < argc; i++) {
+		if (!token_check_id(argv[i]))
+			main_usage(2, "GROUP, OWNER and MEMBER: 1 to 64 of "
+			    "[A-Za-z0-9_.@-]");
+	}
+	id = argv[0];
+	owner = argv[1];
+	idlist_init(&members);
+	for (i = 2; i < argc; i++) {
+		if (idlist_add(&members, argv[i]) == -1)
+			fatalx("out of memory");
+	}
+	/* WAL and a busy timeout: a server may be using the file. */
+	if (sstore_open(db, &cause) == -1)
+		fatalx("database %s: %s", db, cause != NULL ? cause :
+		    "cannot open");
+	if ((rc = sstore_group_get(app, id, &g)) == -1)
+		why = "database error";
+	else if (rc == 1)
+		main_group_create(app, id, owner, &members, &why);
+	else {
+		if (strcmp(g.owner, owner) != 0) {
+			snprintf(other, sizeof other, "its owner is %s",
+			    g.owner);
+			why = other;
+		} else
+			main_group_add(&g, &members, &why);
+		sstore_group_clear(&g);
+	}
+	sstore_close();
+	idlist_clear(&members);
+	if (why != NULL)
+		fatalx("group %s of app %s: %s", id, app, why);
+	printf("%s\n", id);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Run the server, or the token or group subcommand. */
 int
 main(int argc, char **argv)
 {
@@ -228,6 +383,11 @@ main(int argc, char **argv)
 	log_open("imserver", LOG_INFO);
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return main_token(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "group") == 0) {
+		/* A command, not a daemon: only warnings and errors. */
+		log_open("imserver", LOG_WARN);
+		return main_group(argc - 1, argv + 1);
+	}
 
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
