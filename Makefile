@@ -35,7 +35,8 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/listener.c daemon/client.c daemon/dispatch.c \
 		   daemon/m_session.c daemon/m_message.c daemon/events.c \
 		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c \
-		   daemon/m_social.c daemon/m_batch.c
+		   daemon/m_social.c daemon/m_batch.c daemon/caps.c \
+		   daemon/m_group.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c server/sstore_social.c server/req.c \
 		   server/idlist.c server/chat.c server/group.c server/friend.c \
@@ -55,7 +56,7 @@ PROGS	:= $(B)/imserver $(B)/imgwd $(B)/imgw $(B)/libimgw.so $(B)/libimgw.a
 
 # Unit tests: one per module, linked with that module only, under ASan/UBSan.
 UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
-		   $(B)/tests/test_store
+		   $(B)/tests/test_store $(B)/tests/test_caps
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all demo run check unit integration bench fuzz install uninstall clean deps \
@@ -113,6 +114,11 @@ $(B)/tests/test_store: tests/unit/test_store.c db/store.c proto/buf.c | $(B)/.de
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs sqlite3 jansson)
+
+$(B)/tests/test_caps: tests/unit/test_caps.c daemon/caps.c proto/log.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ \
+	    $(shell pkg-config --libs jansson)
 
 # The Node.js example's dependency, installed from its lock file when that
 # changes (tests/integration/test_rpc_clients.py runs the Node demo).

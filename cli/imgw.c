@@ -193,6 +193,28 @@ on_event(const char *text, void *arg)
 	json_decref(e);
 }
 
+/* The server's profile and capabilities, as session.status says them. */
+static void
+print_capabilities(json_t *r)
+{
+	json_t		*caps = json_object_get(r, "capabilities"), *v;
+	const char	*profile = str(r, "profile");
+	size_t		 i;
+
+	printf("profile:  %s\n", *profile ? profile : "unknown");
+	if (strcmp(profile, "unknown") == 0 || *profile == '\0')
+		printf("capabilities: not known yet (never connected)\n");
+	else if (json_array_size(caps) == 0)
+		printf("capabilities: none (seed-only server: send, revoke and "
+		    "sync; groups by group.follow)\n");
+	else {
+		printf("capabilities:");
+		json_array_foreach(caps, i, v)
+			printf("%s%s", i > 0 ? "," : " ", json_string_value(v));
+		printf("\n");
+	}
+}
+
 static int
 cmd_status(struct imgw *c)
 {
@@ -213,6 +235,7 @@ cmd_status(struct imgw *c)
 			    json_object_get(r, "retryAt"))));
 		printf("user:     %s\n", *str(r, "user") ? str(r, "user") : "(not known yet)");
 		printf("upstream: %s\n", str(r, "upstream"));
+		print_capabilities(r);
 	}
 	json_decref(r);
 	return 0;

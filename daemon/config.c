@@ -36,6 +36,7 @@ static const struct option config_opts[] = {
 	{ "backoff-max", required_argument, NULL, 'B' },
 	{ "stomp-host", required_argument, NULL, 'O' },
 	{ "stomp-login", no_argument, NULL, 'L' },
+	{ "server-profile", required_argument, NULL, 'S' },
 	{ "retain-days", required_argument, NULL, 'D' },
 	{ "retain-count", required_argument, NULL, 'C' },
 	{ "client-stall", required_argument, NULL, 'W' },
@@ -102,6 +103,10 @@ config_usage(FILE *f)
 "  --backoff-max S    longest wait between reconnect attempts (30)\n"
 "  --stomp-host HOST  CONNECT host header (default: the URL's host)\n"
 "  --stomp-login      also send login (own id) and passcode (the token)\n"
+"  --server-profile P what the server offers beyond the vendor's protocol:\n"
+"                     auto (default: what its CONNECTED advertises in\n"
+"                     im-extensions), seed (nothing: the vendor's server)\n"
+"                     or extended (all of imserver's extensions)\n"
 "  --retain-days N    forget cached messages older than N days (hourly)\n"
 "  --retain-count N   keep at most N cached messages per conversation\n"
 "  --client-stall S   drop a subscriber that stops reading for S seconds,\n"
@@ -202,6 +207,12 @@ config_apply(int ch, const char *arg, char *err, size_t len)
 		break;
 	case 'O': cfg.stomp_host = arg; break;
 	case 'L': cfg.stomp_login = 1; break;
+	case 'S':
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "seed") != 0 &&
+		    strcmp(arg, "extended") != 0)
+			return config_err(err, len, "is auto, seed or extended");
+		cfg.server_profile = strcmp(arg, "auto") == 0 ? NULL : arg;
+		break;
 	case 'D':
 	case 'C':
 		v = strtol(arg, &end, 10);
@@ -524,6 +535,8 @@ config_check(void)
 	    cfg.ping_interval, cfg.ping_timeout, cfg.backoff_max);
 	printf("stomp-host = %s\n", cfg.stomp_host ? cfg.stomp_host : "(URL host)");
 	printf("stomp-login = %s\n", cfg.stomp_login ? "yes" : "no");
+	printf("server-profile = %s\n", cfg.server_profile ? cfg.server_profile :
+	    "auto");
 	printf("retain-days = %d\nretain-count = %d\nclient-stall = %g\n",
 	    cfg.retain_days, cfg.retain_count, cfg.client_stall);
 	for (i = 0; i < cfg.nallow_uid; i++)

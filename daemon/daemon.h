@@ -34,6 +34,7 @@ struct config {
 	const char	*ca_file;	/* extra CA bundle for wss:// */
 	const char	*stomp_host;	/* CONNECT host header (default: URL host) */
 	int		 stomp_login;	/* also send login/passcode in CONNECT */
+	const char	*server_profile; /* "seed", "extended"; NULL: auto */
 	int		 hb_cx, hb_cy;	/* heart-beat we offer, ms (seed: 0,0) */
 	double		 ping_interval;	/* idle seconds before a WebSocket ping */
 	double		 ping_timeout;	/* idle seconds before hanging up */
@@ -82,6 +83,22 @@ void		 upstream_hold(void);
 void		 upstream_kick(void);
 int		 upstream_is_open(void);
 void		 upstream_reset_backoff(void);
+/*
+ * Ask for a WebSocket ping written after every byte queued so far. Returns
+ * its number; session_pong() gets the number of each pong that comes back
+ * (the server has read everything before that ping). 0 if not open.
+ */
+uint64_t	 upstream_barrier(void);
+
+/* caps.c: what the server offers beyond the seed (UPSTREAM.md im-extensions). */
+void		 caps_init(const char *saved);
+const char	*caps_connected(const char *header);
+int		 caps_has(const char *name);
+int		 caps_known(void);
+int		 caps_serves(const char *dest);
+const char	*caps_missing(const char *dest);
+const char	*caps_profile(void);
+json_t		*caps_list(void);
 
 /* session.c: STOMP on top of the WebSocket. */
 enum session_state {
@@ -127,15 +144,18 @@ typedef void	 session_reply_cb(void *arg, int code, const char *message,
 		     json_t *data);
 int		 session_request(const char *dest, json_t *body,
 		     session_reply_cb *, void *arg);
+int		 session_post(const char *dest, const char *id, const char *text,
+		     session_reply_cb *, void *arg);
+void		 session_settle(const char *id, json_t *data);
+int		 session_pending_has(const char *id);
+void		 session_pong(uint64_t n);
 
 /* outbox.c: durable queue of outgoing messages. */
 int		 outbox_add(const char *id, const char *dest, const char *body);
 void		 outbox_flush(void);
 int		 outbox_in_flight(const char *id);
-void		 outbox_offline(void);
-int		 outbox_reply(const char *request_id, int code,
-		     const char *message, json_t *data);
-void		 outbox_receipt(const char *receipt_id);
+/* Drop a message that will never go (revoked meanwhile). */
+void		 outbox_forget(const char *id);
 
 /* events.c: the event log and its fan-out. */
 int64_t		 events_emit(const char *type, json_t *body);
@@ -248,6 +268,9 @@ method_fn	 m_conversation_list, m_conversation_get, m_conversation_read,
 		 m_conversation_delete, m_conversation_unread,
 		 m_conversation_clear, m_conversation_read_all;
 method_fn	 m_db_stats, m_db_vacuum, m_db_check;
+/* m_group.c: groups followed by id. */
+method_fn	 m_group_follow, m_group_unfollow, m_group_followed;
+void		 group_follow_all(void);
 /* m_social.c: groups, friends, blacklist, profiles: forwarded and cached. */
 int		 social_dispatch(struct client *, uint32_t msgid, const char *method,
 		     json_t *args, json_t **result, json_t **error);

@@ -103,6 +103,14 @@ message_received(json_t *body)
 		log_warn("ignoring a malformed chat message from the server");
 		return;
 	}
+	/*
+	 * Our own message echoed back proves the server read it (RPC.md,
+	 * "What SENT proves"): settle it before storing what the server says.
+	 */
+	if (self_id != NULL && strcmp(from, self_id) == 0)
+		session_settle(id, body);
+	if (status != NULL && strcmp(status, "REVOKED") == 0)
+		outbox_forget(id);
 	if (chat != NULL && strcmp(chat, "GROUP") == 0)
 		snprintf(conv, sizeof conv, "g:%s", to);
 	else
@@ -688,6 +696,9 @@ revoke_done(void *arg, int code, const char *message, json_t *data)
 
 	if (code == 0 && json_is_object(data))
 		message_received(data);
+	/* The server read the revoke after the message: never send it again. */
+	if (code == 0)
+		outbox_forget(w->id);
 	if (c != NULL) {
 		if (code != 0)
 			client_reply_later(c, w->msgid, rpc_error_upstream(code, message),

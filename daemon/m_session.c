@@ -55,7 +55,7 @@ m_rpc_describe(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 	for (i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
 		json_array_append_new(events, json_pack("{s:s,s:s}", "type",
 		    event_types[i][0], "fields", event_types[i][1]));
-	for (i = RPC_E_INVALID_REQUEST; i <= RPC_E_UNAUTHORIZED; i++)
+	for (i = RPC_E_INVALID_REQUEST; i <= RPC_E_UNSUPPORTED; i++)
 		json_array_append_new(errors, json_string(rpc_error_name(i)));
 	*result = json_pack("{s:s,s:o,s:o,s:o}", "version", IMGW_PROTOCOL_VERSION,
 	    "methods", dispatch_methods(), "events", events, "errors", errors);
@@ -107,14 +107,16 @@ int
 m_session_status(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
-	*result = json_pack("{s:s,s:s,s:I,s:I,s:s?,s:s,s:s}",
+	*result = json_pack("{s:s,s:s,s:I,s:I,s:s?,s:s,s:s,s:s,s:o}",
 	    "state", session_state_name(session_state()),
 	    "reason", session_reason(),
 	    "since", (json_int_t)session_since(),
 	    "retryAt", (json_int_t)session_retry_at(),
 	    "user", self_id,
 	    "upstream", cfg.upstream,
-	    "appId", cfg.app_id);
+	    "appId", cfg.app_id,
+	    "profile", caps_profile(),
+	    "capabilities", caps_list());
 	return 0;
 }
 

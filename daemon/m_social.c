@@ -17,6 +17,7 @@
 
 typedef void	 apply_fn(json_t *args, json_t *data);
 typedef json_t	*cached_fn(json_t *args);
+typedef json_t	*answer_fn(json_t *args, json_t *data);
 
 struct forward {
 	const char	*method;	/* local name */
@@ -25,6 +26,7 @@ struct forward {
 	const char	*summary;
 	apply_fn	*apply;		/* cache update from a successful answer */
 	cached_fn	*cached;	/* the answer from the cache, offline */
+	answer_fn	*answer;	/* the answer, when not the server's data */
 };
 
 static apply_fn	 apply_group_info, apply_joined, apply_refresh_friends;
@@ -34,86 +36,88 @@ static apply_fn	 apply_group, apply_groups, apply_gone, apply_members,
 		 apply_profile, apply_message, apply_messages;
 static cached_fn cached_groups, cached_group, cached_members, cached_friends,
 		 cached_blacklist, cached_profiles;
+static answer_fn answer_message, answer_messages;
 
 #define G	"group:id "
 static const struct forward forwards[] = {
 	{ "group.create", "/app/group.create", "name:string users?:array "
 	    "joinPolicy?:string notice?:string avatar?:string intro?:string "
-	    "group?:id", "create a group", apply_group, NULL },
+	    "group?:id", "create a group", apply_group, NULL, NULL },
 	{ "group.dismiss", "/app/group.dismiss", G, "dismiss a group (owner)",
-	    apply_gone, NULL },
+	    apply_gone, NULL, NULL },
 	{ "group.update", "/app/group.update", G "name?:string notice?:string "
 	    "avatar?:string intro?:string joinPolicy?:string",
-	    "change a group's information", apply_group, NULL },
+	    "change a group's information", apply_group, NULL, NULL },
 	{ "group.list", "/app/group.list", "", "my groups", apply_groups,
-	    cached_groups },
+	    cached_groups, NULL },
 	{ "group.info", "/app/group.info", G, "a group's information",
-	    apply_group_info, cached_group },
+	    apply_group_info, cached_group, NULL },
 	{ "group.members", "/app/group.members", G "role?:string offset?:int "
-	    "limit?:int", "a group's members", apply_members, cached_members },
+	    "limit?:int", "a group's members", apply_members, cached_members, NULL },
 	{ "group.join", "/app/group.join", G "message?:string",
-	    "join, or ask to join", apply_joined, NULL },
-	{ "group.quit", "/app/group.quit", G, "leave a group", apply_gone, NULL },
+	    "join, or ask to join", apply_joined, NULL, NULL },
+	{ "group.quit", "/app/group.quit", G, "leave a group", apply_gone, NULL,
+	    NULL },
 	{ "group.invite", "/app/group.invite", G "users:array",
-	    "add members", NULL, NULL },
+	    "add members", NULL, NULL, NULL },
 	{ "group.kick", "/app/group.kick", G "users:array",
-	    "remove members", NULL, NULL },
+	    "remove members", NULL, NULL, NULL },
 	{ "group.requests", "/app/group.requests", G,
-	    "pending join requests", NULL, NULL },
+	    "pending join requests", NULL, NULL, NULL },
 	{ "group.approve", "/app/group.approve", G "user:id accept:bool",
-	    "accept or refuse a join request", NULL, NULL },
+	    "accept or refuse a join request", NULL, NULL, NULL },
 	{ "group.role", "/app/group.role", G "user:id role:string",
-	    "make ADMIN or MEMBER (owner)", apply_member, NULL },
+	    "make ADMIN or MEMBER (owner)", apply_member, NULL, NULL },
 	{ "group.transfer", "/app/group.transfer", G "user:id",
-	    "hand the group to another member (owner)", apply_group, NULL },
+	    "hand the group to another member (owner)", apply_group, NULL, NULL },
 	{ "group.mute", "/app/group.mute", G "user:id seconds:int",
-	    "mute a member for a time (0 unmutes)", apply_member, NULL },
+	    "mute a member for a time (0 unmutes)", apply_member, NULL, NULL },
 	{ "group.muteAll", "/app/group.muteAll", G "muted:bool",
-	    "mute everyone but owner and admins", apply_group, NULL },
+	    "mute everyone but owner and admins", apply_group, NULL, NULL },
 	{ "friend.request", "/app/friend.request", "user:id message?:string",
-	    "ask to be friends", NULL, NULL },
+	    "ask to be friends", NULL, NULL, NULL },
 	{ "friend.respond", "/app/friend.respond", "user:id accept:bool",
-	    "accept or refuse a friend request", apply_refresh_friends, NULL },
+	    "accept or refuse a friend request", apply_refresh_friends, NULL, NULL },
 	{ "friend.requests", "/app/friend.requests", "",
-	    "friend requests in and out", NULL, NULL },
+	    "friend requests in and out", NULL, NULL, NULL },
 	{ "friend.delete", "/app/friend.delete", "users:array",
-	    "delete friends", apply_unfriend, NULL },
+	    "delete friends", apply_unfriend, NULL, NULL },
 	{ "friend.list", "/app/friend.list", "", "my friends", apply_friends,
-	    cached_friends },
+	    cached_friends, NULL },
 	{ "friend.check", "/app/friend.check", "users:array",
-	    "the relation with each user", NULL, NULL },
+	    "the relation with each user", NULL, NULL, NULL },
 	{ "friend.remark", "/app/friend.remark", "user:id remark:string",
-	    "set a friend's remark (alias)", apply_friend, NULL },
+	    "set a friend's remark (alias)", apply_friend, NULL, NULL },
 	{ "friend.group.create", "/app/friend.group.create", "name:string",
-	    "create a friend group", apply_refresh_friends, NULL },
+	    "create a friend group", apply_refresh_friends, NULL, NULL },
 	{ "friend.group.delete", "/app/friend.group.delete", "name:string",
-	    "delete a friend group", apply_refresh_friends, NULL },
+	    "delete a friend group", apply_refresh_friends, NULL, NULL },
 	{ "friend.group.rename", "/app/friend.group.rename",
 	    "name:string newName:string", "rename a friend group",
-	    apply_refresh_friends, NULL },
+	    apply_refresh_friends, NULL, NULL },
 	{ "friend.group.list", "/app/friend.group.list", "",
-	    "my friend groups", NULL, NULL },
+	    "my friend groups", NULL, NULL, NULL },
 	{ "friend.group.add", "/app/friend.group.add", "name:string users:array",
-	    "put friends in a friend group", apply_refresh_friends, NULL },
+	    "put friends in a friend group", apply_refresh_friends, NULL, NULL },
 	{ "friend.group.remove", "/app/friend.group.remove",
 	    "name:string users:array", "take friends out of a friend group",
-	    apply_refresh_friends, NULL },
+	    apply_refresh_friends, NULL, NULL },
 	{ "blacklist.add", "/app/blacklist.add", "users:array",
-	    "block users", apply_block, NULL },
+	    "block users", apply_block, NULL, NULL },
 	{ "blacklist.remove", "/app/blacklist.remove", "users:array",
-	    "unblock users", apply_unblock, NULL },
+	    "unblock users", apply_unblock, NULL, NULL },
 	{ "blacklist.list", "/app/blacklist.list", "", "blocked users",
-	    apply_blacklist, cached_blacklist },
+	    apply_blacklist, cached_blacklist, NULL },
 	{ "profile.get", "/app/profile.get", "users:array", "users' profiles",
-	    apply_profiles, cached_profiles },
+	    apply_profiles, cached_profiles, NULL },
 	{ "profile.set", "/app/profile.set", "nickname?:string avatar?:string "
 	    "signature?:string gender?:string birthday?:string custom?:object",
-	    "change my profile", apply_profile, NULL },
+	    "change my profile", apply_profile, NULL, NULL },
 	{ "message.edit", "/app/chat.edit", "id:id text:string payload?:object",
-	    "edit a message you sent", apply_message, NULL },
+	    "edit a message you sent", apply_message, NULL, answer_message },
 	{ "message.fetch", "/app/chat.history", "user|group:id before?:int "
 	    "limit?:int", "fetch older messages from the server into the cache",
-	    apply_messages, NULL },
+	    apply_messages, NULL, answer_messages },
 };
 #undef G
 
@@ -164,7 +168,7 @@ cache_group(json_t *g, int subscribe)
 		session_join_group(id, 1);
 }
 
-/* Forget a group and its members (and leave its channel). */
+/* Forget a group, its members and its follow (and leave its channel). */
 static void
 forget_group(const char *id)
 {
@@ -175,6 +179,7 @@ forget_group(const char *id)
 	snprintf(prefix, sizeof prefix, "%s/", id);
 	store_obj_del(store, "group", id, 0);
 	store_obj_del(store, "member", prefix, 1);
+	store_obj_del(store, "follow", id, 0);
 	session_join_group(id, 0);
 }
 
@@ -353,6 +358,32 @@ apply_messages(json_t *args, json_t *data)
 		message_received(m);
 }
 
+/* message.edit answers the edited message as stored, an RPC message object. */
+static json_t *
+answer_message(json_t *args, json_t *data)
+{
+	json_t	*m = store_get_message(store, str_of(data, "id") != NULL ?
+	    str_of(data, "id") : "");
+
+	return m != NULL ? m : json_object();
+}
+
+/* message.fetch answers {messages, more} with RPC message objects. */
+static json_t *
+answer_messages(json_t *args, json_t *data)
+{
+	json_t	*out = json_array(), *m, *stored;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(data, "messages"), i, m) {
+		if ((stored = store_get_message(store, str_of(m, "id") != NULL ?
+		    str_of(m, "id") : "")) != NULL)
+			json_array_append_new(out, stored);
+	}
+	return json_pack("{s:o,s:b}", "messages", out,
+	    json_is_true(json_object_get(data, "more")));
+}
+
 static json_t *
 cached_groups(json_t *args)
 {
@@ -492,7 +523,10 @@ social_done(void *arg, int code, const char *message, json_t *data)
 	if (code == 0 && w->f->apply != NULL)
 		w->f->apply(w->args, data);
 	if (c != NULL) {
-		if (code == 0)
+		if (code == 0 && w->f->answer != NULL)
+			client_reply_later(c, w->msgid, NULL, w->f->answer(w->args,
+			    data));
+		else if (code == 0)
 			client_reply_later(c, w->msgid, NULL,
 			    data != NULL ? json_incref(data) : json_object());
 		else
@@ -588,11 +622,19 @@ social_dispatch(struct client *c, uint32_t msgid, const char *method,
 	if (strchr(f->params, '|') != NULL &&
 	    arg_conversation(args, conv, sizeof conv, error) == -1)
 		return 0;
-	if (!session_is_up()) {
+	/* Never wait for what the server cannot answer: the cache, or no. */
+	if (!session_is_up() || !caps_serves(f->dest)) {
 		if (f->cached != NULL && (*result = f->cached(args)) != NULL)
 			return 0;
-		*error = rpc_error_new(RPC_E_OFFLINE, "%s needs the server, and "
-		    "the session is %s", method, session_state_name(session_state()));
+		if (!caps_serves(f->dest))
+			*error = rpc_error_new(RPC_E_UNSUPPORTED, "%s needs the "
+			    "server's '%s' extension, and this server does not "
+			    "offer it (profile %s)", method, caps_missing(f->dest),
+			    caps_profile());
+		else
+			*error = rpc_error_new(RPC_E_OFFLINE, "%s needs the server, "
+			    "and the session is %s", method,
+			    session_state_name(session_state()));
 		return 0;
 	}
 	body = social_upstream_args(args, strchr(f->params, '|') != NULL);
@@ -836,7 +878,7 @@ social_refresh(const char *method, json_t *args)
 	const struct forward	*f = social_find(method);
 	struct refresh		*r;
 
-	if (f == NULL || !session_is_up())
+	if (f == NULL || !session_is_up() || !caps_serves(f->dest))
 		return;
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		fatalx("out of memory");
@@ -867,10 +909,12 @@ social_connected(void)
 			session_join_group(str_of(g, "groupId"), 1);
 		json_decref(groups);
 	}
+	group_follow_all();
 	for (i = 0; i < sizeof lists / sizeof lists[0]; i++)
 		social_refresh(lists[i], NULL);
-	session_request("/app/conversation.list", json_object(),
-	    social_settings_done, NULL);
+	if (caps_serves("/app/conversation.list"))
+		session_request("/app/conversation.list", json_object(),
+		    social_settings_done, NULL);
 }
 
 /* Ignore the answer to a best-effort notification. */
@@ -887,7 +931,7 @@ social_conversation_sync(const char *conv, const char *field, json_t *value)
 {
 	json_t	*body;
 
-	if (!session_is_up())
+	if (!session_is_up() || !caps_serves("/app/conversation.set"))
 		return;
 	body = json_pack("{s:s,s:O}", conv[0] == 'g' ? "groupId" : "peerId",
 	    conv + 2, field, value);
@@ -900,7 +944,7 @@ social_read_sync(const char *conv, const char *upto)
 {
 	json_t	*c, *last;
 
-	if (!session_is_up())
+	if (!session_is_up() || !caps_serves("/app/chat.read"))
 		return;
 	if (upto == NULL) {
 		c = store_conversation(store, conv);

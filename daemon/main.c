@@ -304,6 +304,10 @@ main(int argc, char **argv)
 		daemon_set_self(cfg.user);
 	else if ((s = store_get_kv(store, "self")) != NULL)
 		self_id = s;
+	/* What the server offered last time, so offline calls know too. */
+	s = store_get_kv(store, "server_caps");
+	caps_init(s);
+	free(s);
 	if ((fd = inherited_socket()) != -1) {
 		if (listener_adopt(fd, &cause) == -1)
 			fatalx("%s", cause);

@@ -15,9 +15,17 @@
 
 #define REQUEST_TIMEOUT	30.0	/* seconds an upstream request may take */
 #define SYNC_PAGE	500
+#define SYNC_QUIET	0.1	/* a seed sync is over after this much quiet */
+#define SYNC_QUIET_MAX	0.5	/* ... or this long after the server read it */
 
+/*
+ * A SEND waiting for proof that the server read it (RPC.md, "What SENT
+ * proves"): its reply, its RECEIPT, the pong of a ping written after it, or
+ * the echo of the message it carried, whichever comes first.
+ */
 struct pending {
-	char			 id[32];
+	char			 id[136];	/* request-id, receipt, message id */
+	uint64_t		 barrier;	/* the ping proving it; 0: none */
 	ev_tstamp		 deadline;
 	session_reply_cb	*cb;
 	void			*arg;
@@ -41,6 +49,8 @@ static struct {
 	json_t			*groups;	/* group channels followed now */
 	int			 resync;	/* sync again when this one ends */
 	ev_tstamp		 page_at;	/* when the sync page was asked for */
+	ev_timer		 quiet;		/* a seed sync's end: quiet */
+	ev_tstamp		 quiet_cap;	/* ... or this time */
 	int			 init;
 } ss;
 
@@ -58,6 +68,7 @@ static const char *const session_names[] = {
 static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	session_beat_cb(struct ev_loop *, ev_timer *, int);
 static void	session_bye_cb(struct ev_loop *, ev_timer *, int);
+static void	session_quiet_cb(struct ev_loop *, ev_timer *, int);
 
 /* Read the persisted sync cursor. */
 static void
@@ -91,6 +102,7 @@ session_init(void)
 	ev_timer_init(&ss.timer, session_timer_cb, 1.0, 1.0);
 	ev_timer_init(&ss.beat, session_beat_cb, 0, 0);
 	ev_timer_init(&ss.bye, session_bye_cb, 2.0, 0);
+	ev_timer_init(&ss.quiet, session_quiet_cb, SYNC_QUIET, 0);
 	session_load_cursor();
 }
 
@@ -260,7 +272,7 @@ session_sync_reply(void *arg, int code, const char *message, json_t *data)
 	if (code != 0) {
 		/* A server without the paged sync: live messages still flow. */
 		log_warn("sync failed: %d %s", code, message);
-		if (ss.state == SESSION_SYNCING)
+		if (ss.state == SESSION_SYNCING && upstream_is_open())
 			session_set_state(SESSION_ONLINE, "sync failed");
 		return;
 	}
@@ -285,10 +297,60 @@ session_sync_reply(void *arg, int code, const char *message, json_t *data)
 		session_set_state(SESSION_ONLINE, "");
 }
 
-/* Ask the server for everything after our cursor (UPSTREAM.md chat.sync). */
+/*
+ * The server has read the seed's chat.sync: what it pushes comes now, with
+ * no end marker. Online after a short quiet (or SYNC_QUIET_MAX at most);
+ * whatever comes later is stored like any message.
+ */
+static void
+session_seed_synced(void *arg, int code, const char *message, json_t *data)
+{
+	if (ss.state != SESSION_SYNCING)
+		return;
+	if (code != 0) {
+		/* Unanswered or refused, not lost: live messages still flow. */
+		if (upstream_is_open())
+			session_set_state(SESSION_ONLINE, "sync failed");
+		return;
+	}
+	ss.quiet_cap = ev_now(loop) + SYNC_QUIET_MAX;
+	ev_timer_set(&ss.quiet, SYNC_QUIET, 0);
+	ev_timer_start(loop, &ss.quiet);
+}
+
+/* A message arrived: a seed sync is not quiet yet. */
+static void
+session_not_quiet(void)
+{
+	ev_tstamp	 now = ev_now(loop);
+
+	if (!ev_is_active(&ss.quiet) || now + SYNC_QUIET > ss.quiet_cap)
+		return;
+	ev_timer_stop(loop, &ss.quiet);
+	ev_timer_set(&ss.quiet, SYNC_QUIET, 0);
+	ev_timer_start(loop, &ss.quiet);
+}
+
+static void
+session_quiet_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	if (ss.state == SESSION_SYNCING)
+		session_set_state(SESSION_ONLINE, "");
+}
+
+/*
+ * Ask the server for what we missed (UPSTREAM.md chat.sync): everything
+ * after our cursor, page by page, from a server with seq; else the seed's
+ * bare request, whose pushes have no end.
+ */
 static void
 session_sync(void)
 {
+	if (!caps_has("seq") || !caps_has("replies")) {
+		session_request("/app/chat.sync", json_object(),
+		    session_seed_synced, NULL);
+		return;
+	}
 	if (session_request("/app/chat.sync", json_pack("{s:I,s:i}",
 	    "since", (json_int_t)ss.cursor, "limit", SYNC_PAGE),
 	    session_sync_reply, NULL) == 0) {
@@ -317,7 +379,8 @@ session_holding(void)
 void
 session_resync(void)
 {
-	if (!session_is_up())
+	/* A seed sync has no cursor: the channel's live messages are all. */
+	if (!session_is_up() || !caps_has("seq"))
 		return;
 	if (ss.syncing)
 		ss.resync = 1;
@@ -342,19 +405,35 @@ session_saw_seq(int64_t seq)
 		log_warn("%s", store_error(store));
 }
 
+/* Find a pending request. */
+static struct pending *
+session_find(const char *id)
+{
+	struct pending	*p;
+
+	TAILQ_FOREACH(p, &ss.pending, entry) {
+		if (strcmp(p->id, id) == 0)
+			return p;
+	}
+	return NULL;
+}
+
 /* Find and unlink a pending request. */
 static struct pending *
 session_take(const char *id)
 {
 	struct pending	*p;
 
-	TAILQ_FOREACH(p, &ss.pending, entry) {
-		if (strcmp(p->id, id) == 0) {
-			TAILQ_REMOVE(&ss.pending, p, entry);
-			return p;
-		}
-	}
-	return NULL;
+	if ((p = session_find(id)) != NULL)
+		TAILQ_REMOVE(&ss.pending, p, entry);
+	return p;
+}
+
+/* Whether a SEND named id waits for its proof on this connection. */
+int
+session_pending_has(const char *id)
+{
+	return session_find(id) != NULL;
 }
 
 /* Complete a pending request. */
@@ -392,8 +471,7 @@ session_reply(const struct stomp_frame *f)
 			message = code == 0 ? "ok" : "refused";
 		data = json_object_get(body, "data");
 	}
-	if (outbox_reply(rid, code, message, data) == 0 &&
-	    (p = session_take(rid)) != NULL)
+	if ((p = session_take(rid)) != NULL)
 		session_complete(p, code, message, data);
 	json_decref(body);
 }
@@ -417,8 +495,10 @@ session_message(const struct stomp_frame *f)
 		return;
 	}
 	if (dest != NULL && (strcmp(dest, "/user/queue/messages") == 0 ||
-	    strncmp(dest, "/topic/group/", 13) == 0))
+	    strncmp(dest, "/topic/group/", 13) == 0)) {
+		session_not_quiet();
 		message_received(body);
+	}
 	else if (dest != NULL && strcmp(dest, "/user/queue/events") == 0) {
 		social_event(body);
 		if (json_integer_value(json_object_get(body, "seq")) > 0)
@@ -442,9 +522,15 @@ session_frame(const struct stomp_frame *f)
 	case STOMP_CONNECTED:
 		daemon_set_self(stomp_frame_get(f, "user-name"));
 		session_heartbeat(stomp_frame_get(f, "heart-beat"));
+		/* What it offers beyond the seed, known now, for the next start too. */
+		if (store_set_kv(store, "server_caps",
+		    caps_connected(stomp_frame_get(f, "im-extensions"))) == -1)
+			log_warn("%s", store_error(store));
 		session_subscribe("sub-1", "/user/queue/messages");
-		session_subscribe("sub-2", "/user/queue/replies");
-		session_subscribe("sub-3", "/user/queue/events");
+		if (caps_has("replies"))
+			session_subscribe("sub-2", "/user/queue/replies");
+		if (caps_has("events"))
+			session_subscribe("sub-3", "/user/queue/events");
 		session_set_state(SESSION_SYNCING, "");
 		/* Up from here: group channels and fresh lists can be asked for. */
 		social_connected();
@@ -464,7 +550,7 @@ session_frame(const struct stomp_frame *f)
 		if (strcmp(v, SESSION_BYE_RECEIPT) == 0 && ss.state == SESSION_STOPPED)
 			daemon_stop();
 		else
-			outbox_receipt(v);
+			session_settle(v, NULL);
 		break;
 	case STOMP_ERROR:
 		v = stomp_frame_get(f, "message");
@@ -529,12 +615,12 @@ session_closed(const char *reason, int64_t retry_at)
 	ss.resync = 0;
 	json_object_clear(ss.groups);
 	ev_timer_stop(loop, &ss.beat);
+	ev_timer_stop(loop, &ss.quiet);
 	upstream_expect(0);
 	while ((p = TAILQ_FIRST(&ss.pending)) != NULL) {
 		TAILQ_REMOVE(&ss.pending, p, entry);
 		session_complete(p, -1, "connection to the server lost", NULL);
 	}
-	outbox_offline();
 	if (ss.state == SESSION_STOPPED) {
 		daemon_stop();
 		return;
@@ -629,7 +715,9 @@ session_send(const char *dest, const char *body, const char *request_id,
 
 	if (!session_is_up())
 		return -1;
+	/* The seed's SEND, byte for byte: no content-length. */
 	stomp_frame_init(&f, STOMP_SEND);
+	f.bare = 1;
 	stomp_frame_add(&f, "destination", dest);
 	stomp_frame_add(&f, "content-type", "application/json");
 	if (request_id != NULL)
@@ -642,38 +730,105 @@ session_send(const char *dest, const char *body, const char *request_id,
 }
 
 /*
- * Send body (ownership taken) to dest with a fresh request-id; cb runs once
- * with the reply, or with code -1 on timeout or disconnect. Returns 0, or -1
- * when offline (cb is not called).
+ * Send text (a JSON body) to dest and wait for the proof that the server
+ * read it: with replies, its answer (request-id); without, its RECEIPT
+ * (receipt), the pong of a ping written after it, or session_settle(id),
+ * whichever comes first. id names it (NULL: a fresh request id, which has
+ * a character no message id has). cb runs once: code 0 with the answer's
+ * data (NULL without replies), the server's refusal code, or -1 when the
+ * connection is lost or nothing came in REQUEST_TIMEOUT. Returns 0, or -1
+ * when not up or on a write error (cb is not called).
+ */
+int
+session_post(const char *dest, const char *id, const char *text,
+    session_reply_cb *cb, void *arg)
+{
+	struct pending	*p;
+	int		 replies = caps_has("replies");
+
+	if (!session_is_up())
+		return -1;
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		fatalx("out of memory");
+	if (id != NULL)
+		snprintf(p->id, sizeof p->id, "%s", id);
+	else
+		snprintf(p->id, sizeof p->id, "~r%u", ++ss.next_id);
+	p->deadline = ev_now(loop) + REQUEST_TIMEOUT;
+	p->cb = cb;
+	p->arg = arg;
+	if (session_send(dest, text, replies ? p->id : NULL,
+	    replies ? NULL : p->id) == -1) {
+		free(p);
+		return -1;
+	}
+	if (!replies)
+		p->barrier = upstream_barrier();
+	TAILQ_INSERT_TAIL(&ss.pending, p, entry);
+	if (!ev_is_active(&ss.timer))
+		ev_timer_start(loop, &ss.timer);
+	return 0;
+}
+
+/*
+ * Send body (ownership taken) to dest, with the tenant's appId first as the
+ * seed writes it; see session_post. Returns 0, or -1 when offline (cb is not
+ * called).
  */
 int
 session_request(const char *dest, json_t *body, session_reply_cb *cb, void *arg)
 {
-	struct pending	*p;
-	char		*text;
-	int		 rc;
+	json_t	*full;
+	char	*text;
+	int	 rc;
 
 	if (body == NULL || !session_is_up()) {
 		json_decref(body);
 		return -1;
 	}
-	json_object_set_new(body, "appId", json_string(cfg.app_id));
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (text == NULL || (p = calloc(1, sizeof *p)) == NULL)
+	full = json_pack("{s:s}", "appId", cfg.app_id);
+	json_object_del(body, "appId");
+	if (full == NULL || json_object_update(full, body) == -1 ||
+	    (text = json_dumps(full, JSON_COMPACT)) == NULL)
 		fatalx("out of memory");
-	snprintf(p->id, sizeof p->id, "r%u", ++ss.next_id);
-	p->deadline = ev_now(loop) + REQUEST_TIMEOUT;
-	p->cb = cb;
-	p->arg = arg;
-	rc = session_send(dest, text, p->id, NULL);
+	json_decref(body);
+	json_decref(full);
+	rc = session_post(dest, NULL, text, cb, arg);
 	free(text);
-	if (rc == -1) {
-		free(p);
-		return -1;
+	return rc;
+}
+
+/*
+ * The server has read the SEND named id (its RECEIPT, or our own message
+ * echoed back): complete it with data (may be NULL). Late proofs find
+ * nothing and change nothing.
+ */
+void
+session_settle(const char *id, json_t *data)
+{
+	struct pending	*p;
+
+	if ((p = session_take(id)) != NULL)
+		session_complete(p, 0, "ok", data);
+}
+
+/* The pong of ping n came back: everything written before it was read. */
+void
+session_pong(uint64_t n)
+{
+	TAILQ_HEAD(, pending)	 done = TAILQ_HEAD_INITIALIZER(done);
+	struct pending		*p, *next;
+
+	/* Unlink first: a callback may queue new requests. */
+	for (p = TAILQ_FIRST(&ss.pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->barrier != 0 && p->barrier <= n) {
+			TAILQ_REMOVE(&ss.pending, p, entry);
+			TAILQ_INSERT_TAIL(&done, p, entry);
+		}
 	}
-	TAILQ_INSERT_TAIL(&ss.pending, p, entry);
-	if (!ev_is_active(&ss.timer))
-		ev_timer_start(loop, &ss.timer);
-	return 0;
+	while ((p = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, p, entry);
+		session_complete(p, 0, "ok", NULL);
+	}
 }

@@ -33,7 +33,10 @@ static struct {
 	ev_timer		 watch;		/* dead-peer watchdog */
 	ev_tstamp		 last_rx;	/* when the server last sent anything */
 	double			 expect;	/* STOMP heart-beat from the server, s */
-	int			 ping;		/* a WebSocket ping is due */
+	int			 ping_due;	/* write a WebSocket ping */
+	int			 ping_text;	/* after the text queued before it */
+	uint64_t		 ping_seq;	/* pings written (each carries its number) */
+	uint64_t		 pong_seq;	/* pings answered */
 	char			 why[256];	/* our reason for the coming close */
 	char			 tls_err[256];	/* why the last certificate was refused */
 } up;
@@ -77,7 +80,8 @@ upstream_lost(const char *reason)
 	up.wsi = NULL;
 	up.open = 0;
 	up.closing = 0;
-	up.ping = 0;
+	up.ping_due = up.ping_text = 0;
+	up.pong_seq = up.ping_seq;	/* nothing is outstanding any more */
 	ev_timer_stop(loop, &up.watch);
 	buf_reset(&up.out);
 	at = upstream_schedule();
@@ -106,8 +110,9 @@ upstream_watch_cb(struct ev_loop *l, ev_timer *w, int revents)
 		upstream_drop(why);
 		return;
 	}
-	if (idle >= cfg.ping_interval && !up.ping) {
-		up.ping = 1;
+	if (idle >= cfg.ping_interval && !up.ping_due &&
+	    up.pong_seq == up.ping_seq) {
+		up.ping_due = 1;
 		lws_callback_on_writable(up.wsi);
 	}
 }
@@ -146,6 +151,30 @@ upstream_host(void)
 	return up.host;
 }
 
+/*
+ * A pong came back: the server has read everything written before its ping.
+ * Pongs answer pings in order (RFC 6455), so without a payload we count.
+ */
+static void
+upstream_pong(const void *in, size_t len)
+{
+	char			 num[24];
+	unsigned long long	 n = 0;
+
+	up.last_rx = ev_now(loop);
+	if (in != NULL && len > 0 && len < sizeof num) {
+		memcpy(num, in, len);
+		num[len] = '\0';
+		n = strtoull(num, NULL, 10);
+	}
+	if (n <= up.pong_seq || n > up.ping_seq)
+		n = up.pong_seq + 1;
+	if (n > up.ping_seq)
+		return;		/* a pong we never asked for */
+	up.pong_seq = n;
+	session_pong(n);
+}
+
 static int
 upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
     void *user, void *in, size_t len)
@@ -165,14 +194,11 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (wsi != up.wsi || up.closing)
 			break;
 		up.last_rx = ev_now(loop);
-		up.ping = 0;
 		session_input(in, len);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-		if (wsi == up.wsi) {
-			up.last_rx = ev_now(loop);
-			up.ping = 0;
-		}
+		if (wsi == up.wsi && !up.closing)
+			upstream_pong(in, len);
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (wsi != up.wsi)
@@ -181,11 +207,15 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
 			return -1;
 		}
-		if (up.ping == 1) {
-			unsigned char	 ping[LWS_PRE + 1];
+		if (up.ping_due && !up.ping_text) {
+			unsigned char	 ping[LWS_PRE + 24];
 
-			up.ping = 2;	/* sent; cleared by any traffic */
-			if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+			/* The payload is its number; the pong echoes it. */
+			up.ping_due = 0;
+			n = snprintf((char *)ping + LWS_PRE, 24, "%llu",
+			    (unsigned long long)++up.ping_seq);
+			if (lws_write(wsi, ping + LWS_PRE, (size_t)n,
+			    LWS_WRITE_PING) < 0)
 				return -1;
 			if (up.out.len > LWS_PRE)
 				lws_callback_on_writable(wsi);
@@ -197,10 +227,13 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		n = lws_write(wsi, (unsigned char *)up.out.data + LWS_PRE,
 		    up.out.len - LWS_PRE, LWS_WRITE_TEXT);
 		up.out.len = LWS_PRE;
+		up.ping_text = 0;
 		if (n < 0) {
 			log_warn("upstream write failed");
 			return -1;
 		}
+		if (up.ping_due)
+			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
 		/* in: the X509_STORE_CTX, len: OpenSSL's preverify result. */
@@ -296,7 +329,9 @@ upstream_connect(void)
 	ci.path = path.data;
 	ci.host = hostport;
 	ci.origin = hostport;
-	ci.protocol = upstream_protocols[0].name;
+	/* The seed's client offers no subprotocol; neither do we. */
+	ci.protocol = NULL;
+	ci.local_protocol_name = upstream_protocols[0].name;
 	ci.ssl_connection = up.tls ? LCCSCF_USE_SSL : 0;
 	ci.pwsi = &up.wsi;
 	log_debug("connecting to %s:%d", up.host, up.port);
@@ -480,6 +515,21 @@ void
 upstream_reset_backoff(void)
 {
 	up.backoff = BACKOFF_MIN;
+}
+
+/* See daemon.h. */
+uint64_t
+upstream_barrier(void)
+{
+	if (!up.open || up.closing)
+		return 0;
+	if (up.out.len > LWS_PRE)
+		up.ping_text = 1;
+	if (!up.ping_due) {
+		up.ping_due = 1;
+		lws_callback_on_writable(up.wsi);
+	}
+	return up.ping_seq + 1;
 }
 
 /* Whether the WebSocket is open. */

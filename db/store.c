@@ -64,7 +64,10 @@ static const char *const store_sql[Q_COUNT] = {
 	    "from_id = CASE WHEN from_id = '' THEN coalesce((SELECT value "
 	    "FROM kv WHERE key = 'self'), '') ELSE from_id END, "
 	    "created_at = CASE WHEN ?3 > 0 THEN ?3 ELSE created_at END, "
-	    "seq = CASE WHEN ?4 > 0 THEN ?4 ELSE seq END WHERE id = ?1 RETURNING conv",
+	    "seq = CASE WHEN ?4 > 0 THEN ?4 ELSE seq END WHERE id = ?1 "
+	    /* Only forward: SENDING settles, FAILED is sent again. */
+	    "AND (status = 'SENDING' OR (status = 'FAILED' AND ?2 = 'SENDING')) "
+	    "RETURNING conv",
 	[Q_MSG_DEL] = "DELETE FROM messages WHERE id = ?1",
 	/* Keyset pages: ?3/?4 is the (created_at, rowid) of the edge message. */
 	[Q_HIST_OLDER] = "SELECT " MSG_COLS " FROM messages m WHERE m.conv = ?1 "

@@ -46,9 +46,11 @@ int		 store_put_message(struct store *, const char *conv, json_t *msg);
 /* A message by id as a new object, or NULL (absent or error: see store_error). */
 json_t		*store_get_message(struct store *, const char *id);
 /*
- * Set a message's status and, when non-zero, its server time and seq.
- * *conv (when conv is not NULL) gets its conversation object, or NULL if
- * there is no such message. Returns 0 or -1.
+ * Set a message's status and, when non-zero, its server time and seq. A
+ * status only moves forward: from SENDING (to anything), or from FAILED
+ * back to SENDING; a SENT or REVOKED message is left as it is. *conv (when
+ * conv is not NULL) gets its conversation object, or NULL if nothing
+ * changed. Returns 0 or -1.
  */
 int		 store_set_status(struct store *, const char *id, const char *status,
 		     int64_t created_at, int64_t seq, json_t **conv);

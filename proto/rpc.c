@@ -27,6 +27,7 @@ static const char *const rpc_error_names[] = {
 	[RPC_E_BUSY] = "busy",
 	[RPC_E_INTERNAL] = "internal",
 	[RPC_E_UNAUTHORIZED] = "unauthorized",
+	[RPC_E_UNSUPPORTED] = "unsupported",
 };
 
 /* Return the stable wire name of an error code. */

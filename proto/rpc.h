@@ -56,6 +56,7 @@ enum rpc_error {
 	RPC_E_BUSY,			/* "busy": a per-client limit was hit */
 	RPC_E_INTERNAL,			/* "internal": the daemon failed (disk, memory) */
 	RPC_E_UNAUTHORIZED,		/* "unauthorized": the token was refused */
+	RPC_E_UNSUPPORTED,		/* "unsupported": the server lacks an extension */
 };
 
 /* The wire name of an error code, or "internal" for an unknown one. */

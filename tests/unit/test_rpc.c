@@ -954,6 +954,7 @@ rpc_error_name_of_every_code(void)
 	CHECK_STR(rpc_error_name(RPC_E_BUSY), "busy");
 	CHECK_STR(rpc_error_name(RPC_E_INTERNAL), "internal");
 	CHECK_STR(rpc_error_name(RPC_E_UNAUTHORIZED), "unauthorized");
+	CHECK_STR(rpc_error_name(RPC_E_UNSUPPORTED), "unsupported");
 	CHECK_STR(rpc_error_name((enum rpc_error)0), "internal");
 	CHECK_STR(rpc_error_name((enum rpc_error)999), "internal");
 	CHECK_STR(rpc_error_name((enum rpc_error)-1), "internal");

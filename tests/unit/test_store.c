@@ -1381,6 +1381,49 @@ check_passes_on_sound_database(void)
 	close_fresh(s);
 }
 
+/* A status only moves forward: a late proof never un-revokes or re-sends. */
+static void
+status_moves_only_forward(void)
+{
+	struct store	*s = open_fresh();
+	json_t		*conv = NULL, *m;
+
+	CHECK_INT(put(s, "u:bob", "a", "me", "bob", "hi", "SENDING", 10, 0),
+	    STORE_INSERTED);
+	CHECK_INT(store_set_status(s, "a", "SENT", 20, 0, &conv), 0);
+	CHECKM(conv != NULL, "SENDING -> SENT changed nothing");
+	json_decref(conv);
+	/* A second proof (a receipt after a pong) changes nothing. */
+	CHECK_INT(store_set_status(s, "a", "FAILED", 0, 0, &conv), 0);
+	CHECKM(conv == NULL, "SENT moved to FAILED");
+	CHECK_INT(store_set_status(s, "a", "SENDING", 0, 0, &conv), 0);
+	CHECKM(conv == NULL, "SENT moved back to SENDING");
+
+	/* Revoked while on its way: the late proof leaves it REVOKED. */
+	CHECK_INT(put(s, "u:bob", "b", "me", "bob", "oops", "SENDING", 30, 0),
+	    STORE_INSERTED);
+	CHECK_INT(put(s, "u:bob", "b", "me", "bob", "", "REVOKED", 30, 0),
+	    STORE_UPDATED);
+	CHECK_INT(store_set_status(s, "b", "SENT", 40, 0, &conv), 0);
+	CHECKM(conv == NULL, "REVOKED moved to SENT");
+	m = store_get_message(s, "b");
+	CHECK_STR(json_string_value(json_object_get(m, "status")), "REVOKED");
+	json_decref(m);
+
+	/* FAILED goes back to SENDING (message.resend), then settles. */
+	CHECK_INT(put(s, "u:bob", "c", "me", "bob", "x", "SENDING", 50, 0),
+	    STORE_INSERTED);
+	CHECK_INT(store_set_status(s, "c", "FAILED", 0, 0, NULL), 0);
+	CHECK_INT(store_set_status(s, "c", "SENDING", 0, 0, &conv), 0);
+	CHECKM(conv != NULL, "FAILED -> SENDING changed nothing");
+	json_decref(conv);
+	CHECK_INT(store_set_status(s, "c", "SENT", 0, 0, NULL), 0);
+	m = store_get_message(s, "c");
+	CHECK_STR(json_string_value(json_object_get(m, "status")), "SENT");
+	json_decref(m);
+	close_fresh(s);
+}
+
 static const struct unit_test tests[] = {
 	UNIT_TEST(grams_folds_ascii_and_pairs_neighbours),
 	UNIT_TEST(grams_cjk_and_mixed),
@@ -1416,6 +1459,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(migrate_v1_old_messages_stay_read),
 	UNIT_TEST(open_refuses_newer_schema),
 	UNIT_TEST(check_passes_on_sound_database),
+	UNIT_TEST(status_moves_only_forward),
 };
 
 /* Run the tests, then remove the temporary directory. */
