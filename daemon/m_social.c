@@ -380,7 +380,7 @@ answer_messages(json_t *args, json_t *data)
 		    str_of(m, "id") : "")) != NULL)
 			json_array_append_new(out, stored);
 	}
-	return json_pack("{s:o,s:b}", "messages", out,
+	return json_pack("{s:o,s:b}", "messages", out, "more",
 	    json_is_true(json_object_get(data, "more")));
 }
 
