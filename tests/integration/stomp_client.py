@@ -81,8 +81,9 @@ def _escape(s):
             .replace("\r", "\\r").replace(":", "\\c"))
 
 
-def encode_frame(command, headers=None, body=""):
-    """A frame as bytes (CONNECT headers unescaped, as STOMP 1.2 says)."""
+def encode_frame(command, headers=None, body="", content_length=True):
+    """A frame as bytes (CONNECT headers unescaped, as STOMP 1.2 says);
+    without content_length a body ends at the NUL only, as the seed's."""
     raw = body.encode() if isinstance(body, str) else body
     lines = [command]
     for k, v in (headers or {}).items():
@@ -90,7 +91,7 @@ def encode_frame(command, headers=None, body=""):
             lines.append("%s:%s" % (k, v))
         else:
             lines.append("%s:%s" % (_escape(k), _escape(str(v))))
-    if raw:
+    if raw and content_length:
         lines.append("content-length:%d" % len(raw))
     return ("\n".join(lines) + "\n\n").encode() + raw + b"\0"
 
@@ -99,14 +100,21 @@ class StompClient:
     """
     One session to imserver at 127.0.0.1:port as the user of token. With
     connect (the default) the WebSocket is opened and CONNECT answered.
+    subprotocol is the one offered in the handshake (None: none offered),
+    query_token also puts the token in the URL (?token=, as the seed does),
+    content_length=False sends frames without content-length (the seed's).
     """
 
     _ids = itertools.count(1)
 
     def __init__(self, port, token, connect=True, timeout=TIMEOUT,
-                 app=APP, host="127.0.0.1"):
+                 app=APP, host="127.0.0.1", subprotocol="v12.stomp",
+                 query_token=False, content_length=True):
         self.app = app
         self.timeout = timeout
+        self.subprotocol = subprotocol
+        self.query = "?token=" + token if query_token else ""
+        self.content_length = content_length
         self.frames = []	# every frame received, in order
         self.closed = False
         self.user = None
@@ -123,10 +131,12 @@ class StompClient:
 
     def _handshake(self, host, port):
         key = base64.b64encode(os.urandom(16)).decode()
-        req = ("GET /ws/im HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-               "Sec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Protocol: v12.stomp\r\n\r\n" % (host, port, key))
+        proto = ("Sec-WebSocket-Protocol: %s\r\n" % self.subprotocol
+                 if self.subprotocol else "")
+        req = ("GET /ws/im%s HTTP/1.1\r\nHost: %s:%d\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "%s\r\n" % (self.query, host, port, key, proto))
         self.sock.sendall(req.encode())
         data = b""
         deadline = time.monotonic() + self.timeout
@@ -141,6 +151,7 @@ class StompClient:
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status + b" ":
             raise Closed("handshake refused: %r" % status)
+        self.handshake = head.decode("latin-1")	# the server's answer
         self._ws = rest
 
     def _send_ws(self, payload, opcode=1):
@@ -270,7 +281,8 @@ class StompClient:
     # ---------------------------------------------------------------- STOMP
 
     def send_frame(self, command, headers=None, body=""):
-        self._send_ws(encode_frame(command, headers, body))
+        self._send_ws(encode_frame(command, headers, body,
+                                   self.content_length))
 
     def connect(self, token):
         """CONNECT with the token; returns CONNECTED, raises on ERROR."""
