@@ -54,9 +54,10 @@ static const char main_usage_text[] =
     "  --revoke-window S      a sender may revoke a message for S seconds\n"
     "                         (default 120; 0: at any time)\n"
     "  --seed-only            behave as the vendor's server (Spring, simple\n"
-    "                         broker): CONNECTED without im-extensions, only\n"
-    "                         chat.send, chat.revoke and chat.sync, no replies,\n"
-    "                         events or seq, no RECEIPT but for DISCONNECT\n"
+    "                         broker): CONNECTED without im-extensions,\n"
+    "                         only chat.send, chat.revoke and chat.sync, no\n"
+    "                         replies, events or seq, no RECEIPT but for\n"
+    "                         DISCONNECT\n"
     "  --seed-echo            with --seed-only: a one-to-one message also\n"
     "                         reaches every session of its sender\n"
     "  --seed-receipts        with --seed-only: answer every receipt header\n"
@@ -446,7 +447,8 @@ main(int argc, char **argv)
 	if ((cert == NULL) != (key == NULL))
 		main_usage(2, "--cert and --key go together");
 	if (profile != 0 && !(profile & BROKER_SEED_ONLY))
-		main_usage(2, "--seed-echo and --seed-receipts need --seed-only");
+		main_usage(2, "--seed-echo and --seed-receipts need "
+		    "--seed-only");
 	log_open("imserver", verbose ? LOG_DEBUG : LOG_INFO);
 	/* Said plainly here; lws would only fail to create its context. */
 	if (cert != NULL && access(cert, R_OK) == -1)
@@ -479,8 +481,8 @@ main(int argc, char **argv)
 	if (hb_sx > 0 || hb_sy > 0)
 		log_info("heart-beat offered: %d,%d", hb_sx, hb_sy);
 	if (profile & BROKER_SEED_ONLY)
-		fprintf(stderr, "imserver: profile seed-only (echo %s, receipts "
-		    "%s)\n", profile & BROKER_SEED_ECHO ? "on" : "off",
+		fprintf(stderr, "imserver: profile seed-only (echo %s, "
+		    "receipts %s)\n", profile & BROKER_SEED_ECHO ? "on" : "off",
 		    profile & BROKER_SEED_RECEIPTS ? "on" : "off");
 	else
 		fprintf(stderr, "imserver: profile full\n");

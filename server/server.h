@@ -334,7 +334,7 @@ int	 ws_heartbeat(struct session *, int, int);
 size_t	 ws_queued(const struct session *);
 
 /* broker.c: the profile, broker_open's flags (UPSTREAM.md "Session") */
-#define BROKER_SEED_ONLY	0x1	/* the vendor's server, frame for frame */
+#define BROKER_SEED_ONLY	0x1	/* the vendor's server, exactly */
 #define BROKER_SEED_ECHO	0x2	/* seed: a one-to-one message reaches
 					   every session of its sender too */
 #define BROKER_SEED_RECEIPTS	0x4	/* seed: RECEIPT for every frame */
