@@ -172,6 +172,8 @@ upstream_pong(const void *in, size_t len)
 	if (n > up.ping_seq)
 		return;		/* a pong we never asked for */
 	up.pong_seq = n;
+	if (up.ping_due)
+		lws_callback_on_writable(up.wsi);	/* the next one may go */
 	session_pong(n);
 }
 
@@ -207,7 +209,11 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
 			return -1;
 		}
-		if (up.ping_due && !up.ping_text) {
+		/*
+		 * One ping at a time: a peer may drop a ping that comes while
+		 * its pong for the last one is still due (lws does).
+		 */
+		if (up.ping_due && !up.ping_text && up.pong_seq == up.ping_seq) {
 			unsigned char	 ping[LWS_PRE + 24];
 
 			/* The payload is its number; the pong echoes it. */
@@ -232,7 +238,7 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			log_warn("upstream write failed");
 			return -1;
 		}
-		if (up.ping_due)
+		if (up.ping_due && up.pong_seq == up.ping_seq)
 			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
@@ -529,6 +535,7 @@ upstream_barrier(void)
 		up.ping_due = 1;
 		lws_callback_on_writable(up.wsi);
 	}
+	/* The next ping written, after the one outstanding (if any). */
 	return up.ping_seq + 1;
 }
 
