@@ -231,7 +231,7 @@ session_subscribe(const char *id, const char *dest)
 	session_write(&f);
 }
 
-static void	session_sync(void);
+static int	session_sync(void);
 static void	session_heartbeat(const char *);
 
 /* Subscribe to a group's channel (/topic/group/{id}), once per connection. */
@@ -341,22 +341,21 @@ session_quiet_cb(struct ev_loop *l, ev_timer *w, int revents)
 /*
  * Ask the server for what we missed (UPSTREAM.md chat.sync): everything
  * after our cursor, page by page, from a server with seq; else the seed's
- * bare request, whose pushes have no end.
+ * bare request, whose pushes have no end. Returns 1 if a sync is under way.
  */
-static void
+static int
 session_sync(void)
 {
-	if (!caps_has("seq") || !caps_has("replies")) {
-		session_request("/app/chat.sync", json_object(),
-		    session_seed_synced, NULL);
-		return;
-	}
+	if (!caps_has("seq") || !caps_has("replies"))
+		return session_request("/app/chat.sync", json_object(),
+		    session_seed_synced, NULL) == 0;
 	if (session_request("/app/chat.sync", json_pack("{s:I,s:i}",
 	    "since", (json_int_t)ss.cursor, "limit", SYNC_PAGE),
 	    session_sync_reply, NULL) == 0) {
 		ss.syncing = 1;
 		ss.page_at = ev_now(loop);
 	}
+	return ss.syncing;
 }
 
 /*
@@ -536,8 +535,7 @@ session_frame(const struct stomp_frame *f)
 		social_connected();
 		upstream_reset_backoff();
 		ss.synced = 0;
-		session_sync();
-		if (!ss.syncing)
+		if (!session_sync())
 			session_set_state(SESSION_ONLINE, "");
 		outbox_flush();
 		break;

@@ -171,6 +171,7 @@ upstream_pong(const void *in, size_t len)
 		n = up.pong_seq + 1;
 	if (n > up.ping_seq)
 		return;		/* a pong we never asked for */
+	log_debug("pong %llu", n);
 	up.pong_seq = n;
 	if (up.ping_due)
 		lws_callback_on_writable(up.wsi);	/* the next one may go */
@@ -223,6 +224,7 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			if (lws_write(wsi, ping + LWS_PRE, (size_t)n,
 			    LWS_WRITE_PING) < 0)
 				return -1;
+			log_debug("ping %llu", (unsigned long long)up.ping_seq);
 			if (up.out.len > LWS_PRE)
 				lws_callback_on_writable(wsi);
 			break;
