@@ -17,6 +17,13 @@
 #define SYNC_PAGE	500
 #define SYNC_QUIET	0.1	/* a seed sync is over after this much quiet */
 #define SYNC_QUIET_MAX	0.5	/* ... or this long after the server read it */
+/*
+ * A session proves healthy by staying online this long; only then does the
+ * reconnect back-off start over. A server that fails right after CONNECTED
+ * (an ERROR for a SUBSCRIBE, a close) meets the same capped, growing
+ * back-off as one that refuses the connection.
+ */
+#define SESSION_HEALTHY	5.0
 
 /*
  * A SEND waiting for proof that the server read it (RPC.md, "What SENT
@@ -50,6 +57,7 @@ static struct {
 	int			 resync;	/* sync again when this one ends */
 	ev_tstamp		 page_at;	/* when the sync page was asked for */
 	ev_timer		 quiet;		/* a seed sync's end: quiet */
+	ev_timer		 healthy;	/* online long enough: reset back-off */
 	ev_tstamp		 quiet_cap;	/* ... or this time */
 	int			 init;
 } ss;
@@ -69,6 +77,7 @@ static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	session_beat_cb(struct ev_loop *, ev_timer *, int);
 static void	session_bye_cb(struct ev_loop *, ev_timer *, int);
 static void	session_quiet_cb(struct ev_loop *, ev_timer *, int);
+static void	session_healthy_cb(struct ev_loop *, ev_timer *, int);
 
 /* Read the persisted sync cursor. */
 static void
@@ -103,6 +112,7 @@ session_init(void)
 	ev_timer_init(&ss.beat, session_beat_cb, 0, 0);
 	ev_timer_init(&ss.bye, session_bye_cb, 2.0, 0);
 	ev_timer_init(&ss.quiet, session_quiet_cb, SYNC_QUIET, 0);
+	ev_timer_init(&ss.healthy, session_healthy_cb, SESSION_HEALTHY, 0);
 	session_load_cursor();
 }
 
@@ -156,6 +166,8 @@ session_set_state(enum session_state st, const char *reason)
 		return;
 	ss.state = st;
 	snprintf(ss.reason, sizeof ss.reason, "%s", reason);
+	if (st == SESSION_ONLINE && !ev_is_active(&ss.healthy))
+		ev_timer_start(loop, &ss.healthy);
 	ss.since = (int64_t)(ev_now(loop) * 1000);
 	log_info("session %s%s%s", session_state_name(st), *reason ? ": " : "",
 	    reason);
@@ -329,6 +341,13 @@ session_not_quiet(void)
 	ev_timer_stop(loop, &ss.quiet);
 	ev_timer_set(&ss.quiet, SYNC_QUIET, 0);
 	ev_timer_start(loop, &ss.quiet);
+}
+
+static void
+session_healthy_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	if (ss.state == SESSION_ONLINE)
+		upstream_reset_backoff();
 }
 
 static void
@@ -533,7 +552,6 @@ session_frame(const struct stomp_frame *f)
 		session_set_state(SESSION_SYNCING, "");
 		/* Up from here: group channels and fresh lists can be asked for. */
 		social_connected();
-		upstream_reset_backoff();
 		ss.synced = 0;
 		if (!session_sync())
 			session_set_state(SESSION_ONLINE, "");
@@ -614,6 +632,7 @@ session_closed(const char *reason, int64_t retry_at)
 	json_object_clear(ss.groups);
 	ev_timer_stop(loop, &ss.beat);
 	ev_timer_stop(loop, &ss.quiet);
+	ev_timer_stop(loop, &ss.healthy);
 	upstream_expect(0);
 	while ((p = TAILQ_FIRST(&ss.pending)) != NULL) {
 		TAILQ_REMOVE(&ss.pending, p, entry);
