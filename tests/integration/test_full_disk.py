@@ -1,19 +1,23 @@
 #!/usr/bin/python3
 """
-A full disk loses nothing and fools no one: imgwd runs under a file size
-limit (prlimit), so its database stops growing. Every message.send that was
-answered with an id is stored; the others were refused or their connection
-was closed with an error; the daemon stays up, serves reads, says why in
-session.status, and once space returns (a restart without the limit) the
-queued messages go out and the peer gets each exactly once.
+A full disk loses nothing and fools no one (proto/RPC.md, "Limits and flow
+control"): imgwd runs under a file size limit (prlimit), so its database
+stops growing. Both halves of the promise: every message.send that was
+answered with an id is stored and reaches the peer exactly once; every one
+that was not (an `internal` answer, or a connection told
+[2, "error", [{internal}]] and closed) took no effect: it is not stored and
+never delivered, even after space returns. The daemon stays up, serves
+reads and says why in session.status. A batch is all or nothing the same way.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import (ConnectionClosed, Gateway, RpcError, check, check_eq,  # noqa: E402
-                     run, wait_for)
+from harness import (ConnectionClosed, Gateway, Rpc, RpcError, check,  # noqa: E402
+                     check_eq, expect_rpc_error, run, wait_for)
+
+import msgpack  # noqa: E402
 
 
 class LimitedGateway(Gateway):
@@ -27,6 +31,55 @@ class LimitedGateway(Gateway):
         return ["prlimit", "--fsize=%d" % self.limit, "--"] + argv
 
 
+def error_notes(conn):
+    """Codes of the daemon's [2, "error", [...]] notifications on conn."""
+    out = []
+    for n in conn.notifications:
+        if isinstance(n, list) and len(n) == 3 and n[0] == 2 and n[1] == "error":
+            for e in n[2] if isinstance(n[2], list) else [n[2]]:
+                out.append(e.get("code") if isinstance(e, dict) else e)
+    return out
+
+
+def send_pipelined(gw, reqs):
+    """
+    Write reqs ([method, args]) in one go on a new connection and read until
+    every one is answered or the daemon hangs up. Returns ({index: (err,
+    result)}, codes of the final error notifications, closed).
+    """
+    c = Rpc(gw.sock)
+    try:
+        blob = b"".join(msgpack.packb([0, i, m, [a]], use_bin_type=True)
+                        for i, (m, a) in enumerate(reqs))
+        c.send_raw(blob)
+        wait_for(lambda: len(c.responses) == len(reqs) or not c.pump(0.2),
+                 "answers to %d pipelined requests, or a hang-up" % len(reqs))
+        return dict(c.responses), error_notes(c), c.closed
+    finally:
+        c.close()
+
+
+def classify(gw, reqs, acked, refused, withdrawn):
+    """Send reqs; sort each message id into acked, refused or withdrawn."""
+    answers, notes, closed = send_pipelined(gw, reqs)
+    if len(answers) < len(reqs):
+        # The half promise the old test skipped: the client is TOLD.
+        check(closed, "the connection with unanswered requests was closed")
+        check_eq(notes, ["internal"], "the final notification on a connection "
+                 "whose answers were withdrawn")
+    for i, (method, args) in enumerate(reqs):
+        if i not in answers:
+            withdrawn.append(args["id"])
+            continue
+        err, res = answers[i]
+        if err is not None:
+            check_eq(err.get("code"), "internal", "the refusal's code (%r)" % err)
+            refused.append(args["id"])
+        else:
+            check_eq(res["id"], args["id"], "the answered id")
+            acked.append(args["id"])
+
+
 def test_full_disk_loses_nothing(env):
     srv = env.server()
     alice = LimitedGateway(env, "alice", srv.url, env.token("alice"))
@@ -36,31 +89,43 @@ def test_full_disk_loses_nothing(env):
     alice.wait_online()
     bob.wait_online()
 
-    acked, refused, closed = [], 0, 0
+    acked, refused, withdrawn = [], [], []
+    reasons = set()
     text = "磁盘满了也不能丢消息。" * 40
-    for i in range(2000):
-        try:
-            acked.append(alice.call("message.send", user="bob",
-                                    text="%d %s" % (i, text))["id"])
-        except RpcError as e:
-            check_eq(e.code, "internal", "the refusal's code")
-            refused += 1
-        except ConnectionClosed:
-            closed += 1
-        if refused + closed >= 10:
+    for i in range(400):
+        # Five sends pipelined a connection: a failed commit withdraws
+        # several answers at once.
+        reqs = [("message.send", {"user": "bob", "id": "fd-%d-%d" % (i, k),
+                                  "text": "%d.%d %s" % (i, k, text)})
+                for k in range(5)]
+        classify(alice, reqs, acked, refused, withdrawn)
+        if refused or withdrawn:
+            reasons.add(alice.status()["reason"])
+        if len(refused) + len(withdrawn) >= 20:
             break
-    print("    # acked %d, refused %d, closed %d" % (len(acked), refused, closed))
-    check(refused + closed >= 10, "the disk filled up (acked %d)" % len(acked))
+    print("    # acked %d, refused %d, withdrawn %d"
+          % (len(acked), len(refused), len(withdrawn)))
+    check(len(refused) + len(withdrawn) >= 20,
+          "the disk filled up (acked %d)" % len(acked))
+    check(withdrawn, "some answers were withdrawn by a failed commit")
     check(alice.proc.alive(), "imgwd is still running")
     check_eq(alice.call("rpc.ping"), "pong", "imgwd still answers")
     for mid in acked:
         check_eq(alice.call("message.get", id=mid)["message"]["id"], mid,
                  "an acknowledged message is stored")
-    wait_for(lambda: "cannot store" in alice.status()["reason"] or
-             alice.status()["state"] == "online",
-             "session.status to say why (or to be back online)")
+    for mid in refused + withdrawn:
+        expect_rpc_error("not_found", "a message whose send was not answered "
+                         "(%s) is not stored" % mid, alice.call, "message.get",
+                         id=mid)
+    # Why, where its user looks: not "online" with an empty reason.
+    def says_why():
+        reasons.add(alice.status()["reason"])
+        return any("cannot store" in r for r in reasons)
+    wait_for(says_why, "session.status to say it cannot store (reasons seen "
+             "%r)" % reasons)
+    print("    # reasons %r" % sorted(reasons))
 
-    # Space again: everything acknowledged reaches bob, once.
+    # Space again: everything acknowledged reaches bob, once; nothing else.
     alice.stop()
     alice.limit = None
     alice.start()
@@ -70,6 +135,60 @@ def test_full_disk_loses_nothing(env):
     got = [m["id"] for m in bob.history_all("alice")]
     check_eq(sorted(set(acked) - set(got)), [], "acknowledged but never delivered")
     check_eq(len(got), len(set(got)), "no message delivered twice")
+    check_eq(sorted(set(refused + withdrawn) & set(got)), [],
+             "refused or withdrawn, yet delivered")
+    check_eq(sorted(set(got) - set(acked)), [], "delivered but never acknowledged")
+    for mid in refused + withdrawn:
+        expect_rpc_error("not_found", "a withdrawn message (%s) after the "
+                         "restart" % mid, alice.call, "message.get", id=mid)
+
+
+def test_full_disk_batch_all_or_nothing(env):
+    """A batch of cache-only calls is one transaction: all stored, or none."""
+    srv = env.server()
+    alice = LimitedGateway(env, "alice", srv.url, env.token("alice"))
+    alice.limit = 900 * 1024
+    alice.start()
+    alice.wait_online()
+    text = "一批一起成功或一起失败。" * 30
+    outcomes = []
+    for b in range(200):
+        ids = ["b%d-%d" % (b, k) for k in range(40)]
+        calls = [{"method": "message.send",
+                  "params": {"user": "bob", "id": mid, "text": text}}
+                 for mid in ids]
+        answers, notes, closed = send_pipelined(
+            alice, [("batch", {"calls": calls})])
+        if 0 not in answers:
+            check_eq(notes, ["internal"], "the final notification when a "
+                     "batch's commit failed")
+            outcomes.append("withdrawn")
+            stored = []
+            for mid in ids:
+                try:
+                    stored.append(alice.call("message.get", id=mid)["message"]["id"])
+                except RpcError as e:
+                    check_eq(e.code, "not_found", "message.get of %s" % mid)
+            check_eq(stored, [], "messages of a withdrawn batch that were stored")
+            break
+        err, res = answers[0]
+        check(err is None, "the batch itself answers: %r" % (err,))
+        ok = [mid for mid, r in zip(ids, res["results"]) if "result" in r]
+        for mid, r in zip(ids, res["results"]):
+            if "error" in r:
+                check_eq(r["error"]["code"], "internal", "a call's error")
+                expect_rpc_error("not_found", "a batch call that failed (%s)"
+                                 % mid, alice.call, "message.get", id=mid)
+        for mid in ok:
+            check_eq(alice.call("message.get", id=mid)["message"]["id"], mid,
+                     "a batch call answered with a result is stored")
+        outcomes.append("answered")
+    print("    # %d batches answered, then %s" % (outcomes.count("answered"),
+                                                   outcomes[-1]))
+    check_eq(outcomes[-1], "withdrawn", "a batch finally hit the full disk")
+    check(outcomes.count("answered") >= 1, "a batch fitted before the disk "
+          "filled")
+    check_eq(alice.call("rpc.ping"), "pong", "imgwd still answers")
 
 
 if __name__ == "__main__":
