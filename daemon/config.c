@@ -582,8 +582,15 @@ read_token(char **out, char **cause)
 			*cause = NULL;
 		return -1;
 	}
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0)
-		log_warn("%s is readable by others; chmod 600 it", cfg.token_file);
+	/* As ssh treats a private key: a token others can read is not used. */
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0) {
+		if (asprintf(cause, "%s is open to other users (mode %04o); "
+		    "it holds a secret: chmod 600 %s", cfg.token_file,
+		    (unsigned)(sb.st_mode & 07777), cfg.token_file) == -1)
+			*cause = NULL;
+		close(fd);
+		return -1;
+	}
 	n = 0;
 	for (;;) {
 		ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);

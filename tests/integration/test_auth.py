@@ -192,14 +192,44 @@ def test_token_from_environment_not_left_in_proc_environ(env):
           "see it)" % gw.pid)
 
 
-def test_loose_token_file_gets_a_warning(env):
+def test_loose_token_file_is_refused(env):
+    """Like ssh with a private key: a token others can read is not used."""
     srv = env.server()
     gw = env.gateway("alice", srv, start=False)
-    os.chmod(gw.token_file, 0o644)
+    os.chmod(gw.token_file, 0o640)
+    gw.spawn()
+    gw.proc.wait_exit()
+    check(gw.proc.returncode() != 0, "imgwd exits with a loose token file")
+    check("chmod 600" in gw.log() and "0640" in gw.log(),
+          "the refusal says the mode and how to fix it: %r" % gw.log()[-400:])
+    check(gw.token not in gw.log(), "the token is not in the log")
+    # Fixed: it starts.
+    os.chmod(gw.token_file, 0o600)
     gw.start()
     gw.wait_online()
-    check("readable by others" in gw.log(),
-          "imgwd warns about a 0644 token file: %r" % gw.log()[:400])
+    # A token file rewritten loose later is not reloaded; the session stays.
+    os.chmod(gw.token_file, 0o644)
+    gw.signal(signal.SIGHUP)
+    wait_for(lambda: "token not reloaded" in gw.log() and
+             "mode 0644" in gw.log(), "imgwd to refuse the loose file")
+    gw.wait_online()
+
+
+def test_cache_files_are_private_whatever_the_umask(env):
+    srv = env.server()
+    old = os.umask(0)
+    try:
+        alice, bob = (env.gateway(u, srv) for u in ("alice", "bob"))
+    finally:
+        os.umask(old)
+    alice.wait_online()
+    bob.wait_online()
+    alice.call("message.send", user="bob", text="hi")
+    wait_for(lambda: os.path.exists(alice.db + "-wal") and
+             os.path.exists(alice.db + "-shm"), "the WAL and SHM files")
+    for path in (alice.db, alice.db + "-wal", alice.db + "-shm"):
+        mode = os.stat(path).st_mode & 0o777
+        check(mode == 0o600, "%s is mode %04o, want 0600" % (path, mode))
 
 
 if __name__ == "__main__":

@@ -638,11 +638,11 @@ def test_config_file_precedence_and_errors(env):
     os.chmod(loose, 0o644)
     r = run_imgwd(["--config", conf, "--token-file", loose, "--check-config"],
                   environ)
-    check_eq(r.returncode, 0, "--check-config with a 0644 token file")
-    warn = [x for x in r.stderr.splitlines() if "chmod 600" in x]
-    check(len(warn) == 1 and LOG_LINE.match(warn[0]),
-          "the warning about a readable token file is one log line with "
-          "prog=imgwd: %r" % r.stderr)
+    check(r.returncode != 0, "--check-config refuses a 0644 token file")
+    why = [x for x in r.stdout.splitlines() if x.startswith("token = ")]
+    check(len(why) == 1 and "chmod 600" in why[0] and "0644" in why[0],
+          "the refusal of a readable token file says the mode and the fix: "
+          "%r" % r.stdout)
     check(token not in r.stdout + r.stderr, "no token with a loose file")
 
 
