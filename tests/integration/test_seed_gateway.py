@@ -532,13 +532,33 @@ def scenario_group_follow(env, prof):
     check_eq(history_ids(alice, group=gid).count(b2), 1,
              "copies of %s in alice's group history" % b2)
 
+    # ... and after every connect: a new server, new sessions.
+    check_eq(srv.stop(), 0, "imserver exit status after SIGTERM")
+    srv = srv.restart()
+    for gw in (alice, bob):
+        gw.wait_online(timeout=20)
+    wait_subscriptions(srv, topic, 2)
+    b3 = bob.call("message.send", group=gid, text="服务器重启之后")["id"]
+    aev.wait(is_msg_event("message.new", b3),
+             "alice's copy of a group message after the server restarted")
+
     r = alice.call("group.unfollow", group=gid)
     check(isinstance(r, dict), "group.unfollow answered %r" % (r,))
     check(gid not in alice.call("group.followed")["groups"],
           "alice's group.followed after group.unfollow")
     alice.restart()
+    wait_online_fast(alice)
     check(gid not in alice.call("group.followed")["groups"],
           "alice's group.followed after group.unfollow and a restart")
+    if prof.seed:
+        # Not followed, not subscribed: a group message does not come live
+        # (a one-to-one message sent after it arrives first).
+        aev = Stream(alice)
+        g = bob.call("message.send", group=gid, text="不再关注")["id"]
+        m = bob.call("message.send", user="alice", text="私信")["id"]
+        aev.wait(is_msg_event("message.new", m), "alice's one-to-one marker")
+        check_eq(aev.find(is_msg_event("message.new", g)), [],
+                 "alice's message.new for a group she unfollowed")
 
 
 def scenario_gateway_sigkill(env, prof):
