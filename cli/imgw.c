@@ -47,6 +47,8 @@ usage(FILE *f)
 "  listen [--since SEQ]           print events as they arrive, one per line;\n"
 "                                 --since replays the log after SEQ first\n"
 "  reconnect                      reconnect to the server now\n"
+"  logout                         disconnect and stay offline (also after\n"
+"                                 a restart) until reconnect\n"
 "  methods                        list the daemon's RPC methods\n"
 "  call METHOD [JSON]             call any method with a JSON object of\n"
 "                                 arguments; prints the JSON result\n"
@@ -707,6 +709,8 @@ main(int argc, char **argv)
 		rc = need(argc, 0, cmd) ? 2 : cmd_listen(c, since);
 	else if (strcmp(cmd, "reconnect") == 0)
 		rc = need(argc, 0, cmd) ? 2 : cmd_call(c, "session.reconnect", NULL);
+	else if (strcmp(cmd, "logout") == 0)
+		rc = need(argc, 0, cmd) ? 2 : cmd_call(c, "session.logout", NULL);
 	else if (strcmp(cmd, "methods") == 0)
 		rc = need(argc, 0, cmd) ? 2 : cmd_methods(c);
 	else if (strcmp(cmd, "call") == 0) {

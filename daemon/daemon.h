@@ -108,6 +108,7 @@ enum session_state {
 	SESSION_ONLINE,		/* CONNECTED, subscribed, synced */
 	SESSION_AUTH_FAILED,	/* the token was refused; waiting for a new one */
 	SESSION_STOPPED,	/* shutting down */
+	SESSION_LOGGED_OUT,	/* session.logout: offline until login/reconnect */
 };
 void		 session_opened(void);
 void		 session_input(const char *, size_t);
@@ -127,6 +128,12 @@ void		 session_resync(void);
 void		 session_join_group(const char *group, int on);
 /* Clean shutdown: DISCONNECT with a receipt, then daemon_stop(). */
 void		 session_shutdown(void);
+/* Log out: DISCONNECT, and stay offline (across restarts) until login. */
+void		 session_logout(void);
+/* Leave the logged-out state (session.login, session.reconnect). */
+void		 session_login(void);
+/* Whether a logout is in force (read from the cache at start). */
+int		 session_logged_out(void);
 enum session_state session_state(void);
 const char	*session_state_name(enum session_state);
 const char	*session_reason(void);
@@ -256,7 +263,7 @@ int		 arg_conversation(json_t *args, char *conv, size_t len,
 
 /* Handlers: m_session.c, m_message.c. */
 method_fn	 m_rpc_describe, m_rpc_ping, m_client_hello, m_client_list, m_session_status, m_session_reconnect,
-		 m_session_login,
+		 m_session_login, m_session_logout,
 		 m_events_subscribe, m_events_unsubscribe;
 method_fn	 m_message_send, m_message_history, m_message_revoke,
 		 m_message_get, m_message_search, m_message_delete,

@@ -40,6 +40,8 @@ static const struct method methods[] = {
 	{ "session.reconnect", m_session_reconnect, "", "reconnect now" },
 	{ "session.login", m_session_login, "token:token",
 	    "use a new token and reconnect" },
+	{ "session.logout", m_session_logout, "",
+	    "disconnect and stay offline until login or reconnect" },
 	{ "events.subscribe", m_events_subscribe, "since?:int topics?:array",
 	    "receive events after seq since, of the given type prefixes" },
 	{ "events.unsubscribe", m_events_unsubscribe, "", "stop receiving events" },

@@ -137,6 +137,7 @@ m_session_login(struct client *c, uint32_t msgid, json_t *args,
 		return 0;
 	}
 	daemon_set_token(token);
+	session_login();
 	upstream_kick();
 	*result = json_pack("{s:s}", "state", session_state_name(session_state()));
 	return 0;
@@ -148,7 +149,21 @@ m_session_reconnect(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
 	daemon_reload_token();
+	session_login();
 	upstream_kick();
+	*result = json_pack("{s:s}", "state", session_state_name(session_state()));
+	return 0;
+}
+
+/*
+ * session.logout: disconnect and stay offline, across restarts too, until
+ * session.login or session.reconnect. Sends keep queueing in the outbox.
+ */
+int
+m_session_logout(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	session_logout();
 	*result = json_pack("{s:s}", "state", session_state_name(session_state()));
 	return 0;
 }

@@ -175,7 +175,7 @@ sig_hup_cb(struct ev_loop *l, ev_signal *w, int revents)
 {
 	open_log();
 	log_info("SIGHUP: log reopened; reloading token and reconnecting");
-	if (daemon_reload_token() == 0)
+	if (daemon_reload_token() == 0 && session_state() != SESSION_LOGGED_OUT)
 		upstream_kick();
 }
 
@@ -313,6 +313,9 @@ main(int argc, char **argv)
 			fatalx("%s", cause);
 	} else if (listener_open(cfg.socket_path, &cause) == -1)
 		fatalx("%s", cause);
+	/* A logout outlives a restart: serve the cache, stay offline. */
+	if (session_logged_out())
+		session_logout();
 	if (upstream_start(&cause) == -1)
 		fatalx("%s", cause);
 

@@ -71,6 +71,7 @@ static const char *const session_names[] = {
 	[SESSION_ONLINE] = "online",
 	[SESSION_AUTH_FAILED] = "auth_failed",
 	[SESSION_STOPPED] = "stopped",
+	[SESSION_LOGGED_OUT] = "logged_out",
 };
 
 static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
@@ -643,7 +644,7 @@ session_closed(const char *reason, int64_t retry_at)
 		return;
 	}
 	ss.retry_at = retry_at;
-	if (ss.state != SESSION_AUTH_FAILED)
+	if (ss.state != SESSION_AUTH_FAILED && ss.state != SESSION_LOGGED_OUT)
 		session_set_state(SESSION_BACKOFF, reason);
 }
 
@@ -698,6 +699,47 @@ session_shutdown(void)
 		return;
 	}
 	ev_timer_start(loop, &ss.bye);
+}
+
+/* Whether the cache says a client logged out (the daemon stays offline). */
+int
+session_logged_out(void)
+{
+	char	*v = store_get_kv(store, "logged_out");
+	int	 out = v != NULL && strcmp(v, "1") == 0;
+
+	free(v);
+	return out;
+}
+
+/*
+ * session.logout: remember it (a restart stays logged out), say DISCONNECT
+ * and hang up; no reconnection until session_login. Sends keep queueing.
+ */
+void
+session_logout(void)
+{
+	struct stomp_frame	 f;
+
+	session_init();
+	if (store_set_kv(store, "logged_out", "1") == -1)
+		log_warn("%s", store_error(store));
+	upstream_hold();
+	if (session_is_up()) {
+		stomp_frame_init(&f, STOMP_DISCONNECT);
+		session_write(&f);
+	}
+	session_set_state(SESSION_LOGGED_OUT, "logged out by a local client; "
+	    "session.login or session.reconnect connects again");
+	upstream_drop("logged out");
+}
+
+/* Forget a logout; the caller connects. */
+void
+session_login(void)
+{
+	if (store_set_kv(store, "logged_out", "0") == -1)
+		log_warn("%s", store_error(store));
 }
 
 static void

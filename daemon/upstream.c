@@ -447,7 +447,8 @@ upstream_start(char **cause)
 	ev_timer_init(&up.retry, upstream_retry_cb, 0, 0);
 	ev_init(&up.watch, upstream_watch_cb);
 	srandom((unsigned)getpid() ^ (unsigned)ev_time());
-	upstream_connect();
+	if (!up.held)
+		upstream_connect();
 	return 0;
 }
 
