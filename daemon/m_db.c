@@ -27,8 +27,10 @@ m_db_vacuum(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 {
 	if (store_vacuum(store) == -1)
 		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
+	else if ((*result = store_stats(store)) == NULL)
+		*error = rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
 	else
-		*result = store_stats(store);
+		json_object_set_new(*result, "path", json_string(cfg.db_path));
 	return 0;
 }
 

@@ -1323,8 +1323,9 @@ store_check(struct store *s)
 			bad = strdup(row);
 	}
 	sqlite3_finalize(st);
-	if (bad == NULL && sqlite3_exec(s->db, "INSERT INTO message_fts(message_fts) "
-	    "VALUES ('integrity-check')", NULL, NULL, NULL) != SQLITE_OK)
+	/* rank 1: also compare the index with the messages it indexes. */
+	if (bad == NULL && sqlite3_exec(s->db, "INSERT INTO message_fts(message_fts, "
+	    "rank) VALUES ('integrity-check', 1)", NULL, NULL, NULL) != SQLITE_OK)
 		bad = strdup(sqlite3_errmsg(s->db));
 	return bad;
 }
