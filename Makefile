@@ -239,6 +239,21 @@ uninstall:
 	    $(DESTDIR)$(DOCDIR)/RPC.md
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
+# ---- Packaging (issue 14): shell completion, Python and Node bindings ----
+# make install also puts the bash completion of imgw where bash-completion
+# looks; debian/ packages the same tree (dpkg-buildpackage -b).
+COMPLETIONDIR	= $(PREFIX)/share/bash-completion/completions
+
+.PHONY: install-completion uninstall-completion
+install: install-completion
+install-completion:
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 contrib/bash-completion/imgw $(DESTDIR)$(COMPLETIONDIR)/imgw
+uninstall: uninstall-completion
+uninstall-completion:
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/imgw
+# ---- end of packaging ----
+
 clean:
 	rm -rf $(B)
 
