@@ -67,12 +67,10 @@ def test_bad_input_keeps_daemon_up(env):
         c.send_raw(b"\xdd\xff\xff\xff\xff\x00")
         conns.append(c)
     still_serving("huge array32 headers")
-    for c in conns:
-        c.pump(0.05)
     grown = rss_kib(gw.pid) - rss0
     check(grown < RSS_GROWTH_MAX, "imgwd grew %d KiB after 20 huge-array "
           "headers" % grown)
-    closed = sum(1 for c in conns if c.wait_closed(2))
+    closed = sum(1 for c in conns if c.wait_closed())
     check_eq(closed, len(conns), "connections sending a 4 G element array "
              "header that were closed")
     still_serving("huge array32 headers (after close)")

@@ -59,15 +59,14 @@ def drain_until(conn, pred, what, timeout=10):
             raise ConnectionClosed("connection closed while waiting for %s" % what)
 
 
-def settle(conn, quiet=0.3):
-    """Read conn until nothing has come for quiet seconds (a bounded look)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        n = len(conn.events) + len(conn.responses) + len(conn.notifications)
-        if not conn.pump(quiet):
-            return
-        if n == len(conn.events) + len(conn.responses) + len(conn.notifications):
-            return
+def barrier(conn):
+    """
+    Read conn up to the answer of a ping sent now: everything the daemon
+    queued for it in earlier loop turns (events of what has already been
+    seen elsewhere, duplicates) arrives before that answer. A condition,
+    not a quiet window that a slow machine could make too short.
+    """
+    check_eq(conn.call("rpc.ping"), "pong", "the barrier's ping")
 
 
 # ---------------------------------------------------------------- pipelining
@@ -127,8 +126,12 @@ def test_pipelined_10000_requests_in_one_write(env):
     w.join(10)
     dt = time.monotonic() - t0
     check_eq(wrote, [True], "the one write of %d bytes went through" % len(blob))
-    # Anything more (a duplicate) would already be buffered or arrive now.
-    c.pump(0.3)
+    # A duplicate would be queued before the answer to a later request
+    # (these are all answered at once, in order): wait for that answer.
+    sentinel = next(i for i in range(1, 1 << 32) if i not in want)
+    c.send_raw(pack([0, sentinel, "rpc.ping", []]))
+    drain_until(c, lambda: sentinel in got, "the answer to a later ping")
+    del got[sentinel]
     check_eq(dups, [], "msgids answered twice")
     check_eq(sorted(got), sorted(ids), "the set of answered msgids")
 
@@ -222,9 +225,12 @@ def test_topics_filter_events(env):
     for conn in (everything, only_status, message):
         conn.wait_event(is_msg_event("message.status", marker),
                         "the marker's status")
-    # mixed sees no message event: read what came until nothing more does.
+    # mixed sees no message event, replay only its own: once everything
+    # has seen the marker, a ping on each is answered after what it missed.
+    drain_until(replay, lambda: len(replay.events) >= 3,
+                "three replayed session states")
     for conn in (mixed, replay, everything, only_status, message):
-        settle(conn)
+        barrier(conn)
 
     def types(conn):
         return sorted(set(e["type"] for e in conn.events))
@@ -253,7 +259,7 @@ def test_topics_filter_events(env):
     only_status.wait_event(is_msg_event("message.new", again),
                            "message.new after changing topics")
     message.wait_event(is_msg_event("message.status", again), "status")
-    settle(only_status)
+    barrier(only_status)
     check(not any(e["type"] == "message.status" and e["id"] == again
                   for e in only_status.events),
           "no message.status after changing topics to message.new")
@@ -434,8 +440,10 @@ def test_garbage_costs_only_its_connection(env):
         for k in range(4):
             c = gw.rpc()
             c.send_raw(bytes(rnd.getrandbits(8) for _ in range(n)))
+            control.call("rpc.ping")	# c's bytes were read in a turn
+            control.call("rpc.ping")	# ... whose output has reached us
             try:
-                c.pump(0.05)
+                c.pump(0.001)
             except Exception as e:
                 problems.append("random %d bytes: the daemon's answer does not "
                                 "decode: %r" % (n, e))
@@ -447,12 +455,15 @@ def test_garbage_costs_only_its_connection(env):
     for cut in range(1, len(req)):
         c = gw.rpc()
         c.send_raw(req[:cut])
-        c.pump(0.01)
+        # A loop turn with the half request, and one after it: whatever the
+        # first turn did to c (an answer, a hang-up) has reached us by then.
+        control.call("rpc.ping")
+        control.call("rpc.ping")
+        c.pump(0.001)
         if c.closed or c.responses:
             problems.append("cut at %d of %d bytes: closed %s, answers %r"
                             % (cut, len(req), c.closed, c.responses))
             continue
-        control.call("rpc.ping")	# a loop turn with the half request
         c.send_raw(req[cut:])
         err, res = c.response(4711)
         if err is not None or res.get("messages") != []:

@@ -20,7 +20,10 @@ from harness import (IMSERVER, Gateway, check, check_eq,  # noqa: E402
 
 STREAM = 200		# messages in the killed-server stream
 HB = 300		# ms of STOMP heart-beat in the heart-beat tests
-HB_MARGIN = 1.0		# s allowed on top of twice the heart-beat interval
+# s allowed on top of twice the heart-beat interval: room for a busy 2-core
+# machine and the sanitizer build, still far below the 120 s watchdog the
+# heart-beat tests leave as the only other way to notice.
+HB_MARGIN = 4.0
 
 
 # ---------------------------------------------------------------- helpers
@@ -372,7 +375,9 @@ def test_clean_shutdown_sends_disconnect(env):
     rc = alice.proc.stop()
     dt = time.monotonic() - t0
     check_eq(rc, 0, "imgwd's exit status after SIGTERM")
-    check(dt < 1.5, "imgwd took %.2fs to exit after SIGTERM" % dt)
+    # Without the RECEIPT it would wait 2 s, then log so: the log is the
+    # condition; the bound only catches a hang, with room for a busy machine.
+    check(dt < 4.0, "imgwd took %.2fs to exit after SIGTERM" % dt)
     check(count_lines(alice.proc, "no receipt for DISCONNECT") == 0,
           "imgwd got its RECEIPT")
     wait_for(lambda: "session %d: DISCONNECT with receipt" % a in srv.log(),
