@@ -126,8 +126,14 @@ $(B)/.node-deps: examples/node/package.json examples/node/package-lock.json | $(
 	@cd examples/node && npm ci --silent --no-audit --no-fund >/dev/null
 	@touch $@
 
+# install-deps runs first (check's first prerequisite), so everything below,
+# clang's fuzz targets included, is built with what it installed: nothing is
+# decided while this file is read. tests/run counts the runner's self-test,
+# the positive controls, the unit tests, the sanitizer pass, the fuzzers and
+# the integration scenarios.
 check: $(B)/.deps all $(UNIT_TESTS) $(B)/.node-deps
-	@SANITIZE_TESTS="$(SANITIZE_TESTS)" tests/run $(UNIT_TESTS) $(CHECK_EXTRA)
+	@SANITIZE_TESTS="$(SANITIZE_TESTS)" tests/run tests/run_selftest \
+	    tests/controls/run $(UNIT_TESTS) $(CHECK_EXTRA)
 
 demo: $(B)/.deps all
 	@scripts/demo
@@ -138,28 +144,41 @@ bench: $(B)/.deps all
 	@bench/run
 
 FUZZ_TARGETS := $(B)/fuzz/fuzz_stomp $(B)/fuzz/fuzz_rpc
+FUZZ_CFLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ_TARGETS)
 $(B)/fuzz/fuzz_stomp: tests/fuzz/fuzz_stomp.c proto/stomp.c proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto -o $@ $^
+	clang $(FUZZ_CFLAGS) -Iproto -o $@ $^
 $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto $(PKG_CFLAGS) \
+	clang $(FUZZ_CFLAGS) -Iproto $(PKG_CFLAGS) \
 	    -o $@ $^ $(shell pkg-config --libs msgpack jansson)
+
+# Positive controls (tests/controls/run): faulty programs built with the very
+# flags of the unit tests and the sanitizer build ($(SAN)) and of the fuzz
+# targets ($(FUZZ_CFLAGS)); the check fails unless each fault is caught.
+CONTROLS	:= $(B)/controls/asan_overflow $(B)/controls/lsan_leak \
+		   $(B)/controls/ubsan_overflow $(B)/controls/fuzz_asan \
+		   $(B)/controls/fuzz_ubsan
+$(B)/controls/%: tests/controls/%.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $<
+$(B)/controls/fuzz_%: tests/controls/fuzz_%.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $<
 
 # The sanitizer build: every program with ASan and UBSan, objects apart in
 # build/asan/obj. `make check-asan` runs the whole integration suite on it
 # (tests/sanitize fails on any sanitizer report, leaks at a clean exit
 # included); `make check` runs the bounded subset SANITIZE_TESTS, and each
-# fuzz target for FUZZ_SECONDS when clang is there.
+# fuzz target for FUZZ_SECONDS.
 ASAN_B		:= $(B)/asan
 asan_obj	= $(patsubst %.c,$(ASAN_B)/obj/%.o,$(1))
 ASAN_PROGS	:= $(ASAN_B)/imserver $(ASAN_B)/imgwd $(ASAN_B)/imgw \
 		   $(ASAN_B)/libimgw.so $(ASAN_B)/libimgw.a
 SANITIZE_TESTS	?= test_shutdown.py test_soak.py test_messaging.py test_offline.py \
 		   test_robustness.py test_upstream.py
-CHECK_FUZZ	:= $(if $(shell command -v clang 2>/dev/null),$(FUZZ_TARGETS))
-CHECK_EXTRA	= tests/sanitize $(if $(CHECK_FUZZ),tests/fuzz/run_fuzzers)
+CHECK_EXTRA	= tests/sanitize tests/fuzz/run_fuzzers
 
 $(ASAN_B)/obj/%.o: %.c | $(B)/.deps
 	@mkdir -p $(dir $@)
@@ -178,8 +197,8 @@ $(ASAN_B)/libimgw.a: $(call asan_obj,$(LIB_SRCS))
 $(ASAN_B)/imgw: $(call asan_obj,$(CLI_SRCS)) $(ASAN_B)/libimgw.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell pkg-config --libs msgpack jansson)
 
-check: $(ASAN_PROGS) $(CHECK_FUZZ)
-check-asan: $(B)/.deps $(ASAN_PROGS)
+check: $(ASAN_PROGS) $(FUZZ_TARGETS) $(CONTROLS)
+check-asan: $(B)/.deps $(ASAN_PROGS) $(B)/controls/asan_overflow
 	@tests/sanitize
 
 # Where install puts things: programs, library, header, pkg-config file,
