@@ -96,6 +96,7 @@ broker_attach(struct session *s)
 	s->connected = 0;
 	s->seeding = 0;
 	s->seed_rid = NULL;
+	deliver_init(s);
 }
 
 /* Forget a closed session: no delivery reaches it after this. */
@@ -118,6 +119,7 @@ broker_detach(struct session *s)
 	}
 	s->nsubs = 0;
 	sync_clear(s);
+	deliver_clear(s);
 }
 
 /* Milliseconds since the epoch. */
@@ -220,37 +222,24 @@ broker_is(const struct session *s, const char *app, const char *user)
 	    strcmp(s->user, user) == 0 && strcmp(s->app, app) == 0;
 }
 
-/* How many of user's sessions are subscribed to their messages. */
-int
-broker_online(const char *app, const char *user)
-{
-	struct session	*s;
-	int		 n = 0;
-
-	TAILQ_FOREACH(s, broker_bucket(app, user), user_entry) {
-		if (broker_is(s, app, user) &&
-		    broker_sub_id(s, DEST_MESSAGES) != NULL)
-			n++;
-	}
-	return n;
-}
-
 /*
- * Push a chat message to every session of user except skip. Returns the
+ * Push a chat message to every session of user except skip; with id (not
+ * NULL) each of them follows its delivery to user (deliver.c). Returns the
  * number of sessions that got it.
  */
 int
 broker_deliver(const char *app, const char *user, struct session *skip,
-    const char *body, long long seq)
+    const char *body, long long seq, const char *id)
 {
 	struct session	*s;
 	int		 n = 0;
 
 	TAILQ_FOREACH(s, broker_bucket(app, user), user_entry) {
-		if (s == skip || !broker_is(s, app, user))
+		if (s == skip || !broker_is(s, app, user) ||
+		    broker_push(s, DEST_MESSAGES, seq, body, NULL) == 0)
 			continue;
-		if (broker_push(s, DEST_MESSAGES, seq, body, NULL) > 0)
-			n++;
+		deliver_push(s, id, seq);
+		n++;
 	}
 	return n;
 }
@@ -262,28 +251,14 @@ broker_topic_dest(char *out, size_t size, const char *id)
 	snprintf(out, size, "%s%s", DEST_GROUP, id);
 }
 
-/* Whether a session of user is subscribed to group id's topic. */
-int
-broker_topic_online(const char *app, const char *user, const char *id)
-{
-	struct session	*s;
-	char		 dest[sizeof DEST_GROUP + ID_MAX];
-
-	broker_topic_dest(dest, sizeof dest, id);
-	TAILQ_FOREACH(s, broker_bucket(app, user), user_entry) {
-		if (broker_is(s, app, user) && broker_sub_id(s, dest) != NULL)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * Push a group message to every session of user (a member) subscribed to
- * group id's topic. Returns the number of sessions that got it.
+ * group id's topic; msg is as id of broker_deliver. Returns the number of
+ * sessions that got it.
  */
 int
 broker_topic(const char *app, const char *user, const char *id,
-    const char *body, long long seq)
+    const char *body, long long seq, const char *msg)
 {
 	struct session	*s;
 	char		 dest[sizeof DEST_GROUP + ID_MAX];
@@ -291,9 +266,11 @@ broker_topic(const char *app, const char *user, const char *id,
 
 	broker_topic_dest(dest, sizeof dest, id);
 	TAILQ_FOREACH(s, broker_bucket(app, user), user_entry) {
-		if (broker_is(s, app, user) &&
-		    broker_push(s, dest, seq, body, NULL) > 0)
-			n++;
+		if (!broker_is(s, app, user) ||
+		    broker_push(s, dest, seq, body, NULL) == 0)
+			continue;
+		deliver_push(s, msg, seq);
+		n++;
 	}
 	return n;
 }

@@ -206,17 +206,20 @@ chat_echo(struct req *r, int is_new, struct session **skip)
  * sending session, which gets the reply), a group's to the topic sessions
  * of every member. On a seed-only server a new one-to-one message reaches
  * the sender's sessions only with BROKER_SEED_ECHO (then all of them), and
- * a group's every session on the topic, member or not. Returns 0, or -1
- * with the request answered.
+ * a group's every session on the topic, member or not. Every recipient's
+ * copy is stored undelivered and counts as delivered once a session has
+ * written it (deliver.c); the sender's own copy of a new group message is
+ * delivered at once. Returns 0, or -1 with the request answered.
  */
 static int
 chat_fanout(struct req *r, struct smsg *m, int is_new)
 {
 	struct idlist	 to;
 	struct session	*skip;
+	const char	*id;
 	char		*text = NULL;
 	int		*flags = NULL;
-	int		 group, n, ret = -1;
+	int		 group, ret = -1;
 	size_t		 i;
 
 	idlist_init(&to);
@@ -230,18 +233,10 @@ chat_fanout(struct req *r, struct smsg *m, int is_new)
 		req_fail(r, 500, "out of memory");
 		goto out;
 	}
-	/* Who is online now: stored as delivered, no sync pushes it again. */
-	for (i = 0; i < to.n; i++) {
-		if (!group)
-			flags[i] = broker_online(m->app, to.v[i]) > 0;
-		else if (is_new && strcmp(to.v[i], m->from) == 0)
-			flags[i] = 1;
-		else
-			flags[i] = broker_topic_online(m->app, to.v[i], m->to);
-	}
-	/* Stored first, then delivered: no push of what could be lost. */
-	if ((is_new ? sstore_insert(m, &to, flags) :
-	    sstore_change(m, &to, flags)) == -1) {
+	for (i = 0; i < to.n; i++)
+		flags[i] = group && is_new && strcmp(to.v[i], m->from) == 0;
+	/* Stored first, then pushed: no push of what could be lost. */
+	if ((is_new ? sstore_insert(m, &to, flags) : sstore_change(m)) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}
@@ -250,20 +245,17 @@ chat_fanout(struct req *r, struct smsg *m, int is_new)
 		goto out;
 	}
 	for (i = 0; i < to.n; i++) {
+		id = flags[i] ? NULL : m->id;
 		if (group)
-			n = broker_topic(m->app, to.v[i], m->to, text, m->seq);
+			broker_topic(m->app, to.v[i], m->to, text, m->seq, id);
 		else
-			n = broker_deliver(m->app, to.v[i], NULL, text, m->seq);
-		if (group && is_new && strcmp(to.v[i], m->from) == 0)
-			continue;
-		if ((n > 0) != flags[i])
-			sstore_set_delivered(m->app, to.v[i], m->id, n > 0);
+			broker_deliver(m->app, to.v[i], NULL, text, m->seq, id);
 	}
 	if (group && (broker_profile() & BROKER_SEED_ONLY))
 		broker_topic_others(m->app, &to, m->to, text, m->seq);
 	if (!group && strcmp(m->to, m->from) != 0 &&
 	    chat_echo(r, is_new, &skip))
-		broker_deliver(m->app, m->from, skip, text, m->seq);
+		broker_deliver(m->app, m->from, skip, text, m->seq, NULL);
 	log_debug("session %llu: message %s seq %lld %s -> %s (%s, %zu "
 	    "recipients)", r->s->id, m->id, m->seq, m->from, m->to,
 	    is_new ? "new" : m->status, to.n);

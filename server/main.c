@@ -476,6 +476,7 @@ main(int argc, char **argv)
 
 	if (ws_open(loop, addr, port, cert, key, &bound, &cause) == -1)
 		fatalx("%s", cause != NULL ? cause : "cannot listen");
+	deliver_open(loop);
 	if (cert != NULL)
 		log_info("TLS: serving wss:// with certificate %s", cert);
 	if (hb_sx > 0 || hb_sy > 0)
@@ -496,6 +497,7 @@ main(int argc, char **argv)
 
 	/* Never inside a callback: the loop has returned. */
 	ws_close();
+	deliver_close();
 	broker_close();
 	sstore_close();
 	token_close();

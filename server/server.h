@@ -82,6 +82,17 @@ struct smsg {
 	long long	 first_seq;	/* seq at creation: order in the chat */
 };
 
+/*
+ * One pushed copy of a message whose frame has been written: to be marked
+ * delivered to user, if the row is still at seq (a change since is news).
+ */
+struct sdelivery {
+	char		 app[ID_MAX + 1];
+	char		 user[ID_MAX + 1];
+	char		 msg_id[ID_MAX + 1];
+	long long	 seq;
+};
+
 /* An event as stored for one recipient; data is owned (heap). */
 struct sevent {
 	long long	 seq;
@@ -191,9 +202,8 @@ void	 sstore_close(void);
 void	 sstore_msg_clear(struct smsg *);
 int	 sstore_get(const char *, const char *, struct smsg *);
 int	 sstore_insert(struct smsg *, const struct idlist *, const int *);
-int	 sstore_change(struct smsg *, const struct idlist *, const int *);
-int	 sstore_set_delivered(const char *, const char *, const char *, int);
-int	 sstore_mark_delivered(const char *, const char *, char **, size_t);
+int	 sstore_change(struct smsg *);
+int	 sstore_mark_delivered(const struct sdelivery *, size_t);
 int	 sstore_pending(const char *, const char *, long long, int, sstore_cb,
 	    void *);
 int	 sstore_since(const char *, const char *, long long, int, int,
@@ -289,6 +299,7 @@ TAILQ_HEAD(subs, sub);
 
 struct ws_out;
 struct ws_beat;
+struct deliver_push;
 
 /*
  * One WebSocket connection. The transport part belongs to ws.c, the STOMP
@@ -304,6 +315,9 @@ struct session {
 	struct buf			 in;
 	TAILQ_HEAD(, ws_out)		 outq;
 	size_t				 outq_len;
+	unsigned long long		 out_queued;	/* bytes ever queued */
+	unsigned long long		 out_written;	/* of them, in the kernel */
+	size_t				 out_partial;	/* lws holds them yet */
 	char				*qtoken;	/* ?token=, or NULL */
 	time_t				 deadline;	/* close then; 0: never */
 	struct ws_beat			*beat;	/* heart-beat timers, or NULL */
@@ -321,6 +335,8 @@ struct session {
 	long long			 seed_seq;
 	unsigned int			 seed_count;
 	char				*seed_rid;
+	/* Pushed messages not yet written, oldest first (deliver.c). */
+	TAILQ_HEAD(, deliver_push)	 unwritten;
 };
 
 /* ws.c */
@@ -353,12 +369,10 @@ int	 broker_push(struct session *, const char *, long long, const char *,
 char	*broker_event_text(const char *, long long, const char *);
 void	 broker_reply(struct session *, const char *, int, const char *,
 	    struct json_t *);
-int	 broker_online(const char *, const char *);
 int	 broker_deliver(const char *, const char *, struct session *,
-	    const char *, long long);
-int	 broker_topic_online(const char *, const char *, const char *);
+	    const char *, long long, const char *);
 int	 broker_topic(const char *, const char *, const char *, const char *,
-	    long long);
+	    long long, const char *);
 int	 broker_topic_others(const char *, const struct idlist *, const char *,
 	    const char *, long long);
 int	 broker_event(const char *, const struct idlist *, struct session *,
@@ -400,6 +414,16 @@ size_t	 req_chars(const char *);
 
 /* route.c */
 const char	*route_send(struct session *, const struct stomp_frame *);
+
+/* deliver.c */
+void	 deliver_open(struct ev_loop *);
+void	 deliver_close(void);
+void	 deliver_init(struct session *);
+void	 deliver_clear(struct session *);
+void	 deliver_push(struct session *, const char *, long long);
+int	 deliver_queued(const struct session *, const char *, long long);
+void	 deliver_written(struct session *);
+void	 deliver_flush(void);
 
 /* sync.c */
 void	 sync_chat(struct req *);

@@ -227,8 +227,9 @@ static const char *const sstore_sql[SSTORE_NSTMTS] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (app, user_id, msg_id)"
 	    " DO UPDATE SET delivered = excluded.delivered, seq = excluded.seq",
-	[SSTORE_DELIVERED] = "UPDATE deliveries SET delivered = ?4"
-	    " WHERE app = ?1 AND user_id = ?2 AND msg_id = ?3",
+	/* Only the copy pushed: a change since is news again. */
+	[SSTORE_DELIVERED] = "UPDATE deliveries SET delivered = 1"
+	    " WHERE app = ?1 AND user_id = ?2 AND msg_id = ?3 AND seq = ?4",
 	[SSTORE_PENDING] = "SELECT 0, " SSTORE_MCOLUMNS ", NULL, NULL"
 	    " FROM deliveries d JOIN messages m"
 	    " ON m.app = d.app AND m.id = d.msg_id"
@@ -766,15 +767,13 @@ done:
 /*
  * Store a change of message m (its status, content, payload and editedAt as
  * set in m) with the next seq (set in m->seq): every stored copy of it is
- * undelivered again, then those of the users in to with delivered[i] are
- * delivered. No copy is added: a change reaches who had the message.
+ * undelivered again. No copy is added: a change reaches who had the message.
  * Returns 0 or -1.
  */
 int
-sstore_change(struct smsg *m, const struct idlist *to, const int *delivered)
+sstore_change(struct smsg *m)
 {
 	long long	 seq = sstore_seq + 1;
-	size_t		 i;
 	int		 ok = 0;
 
 	if (sstore_begin() == -1)
@@ -783,11 +782,6 @@ sstore_change(struct smsg *m, const struct idlist *to, const int *delivered)
 	    m->content, m->payload, m->edited_at, seq) == -1 ||
 	    sstore_run(ST(UNDELIVER), "ssi", m->app, m->id, seq) == -1)
 		goto done;
-	for (i = 0; i < to->n; i++) {
-		if (delivered[i] && sstore_run(ST(DELIVERED), "sssd", m->app,
-		    to->v[i], m->id, 1) == -1)
-			goto done;
-	}
 	ok = 1;
 done:
 	if (sstore_end(ok) == -1)
@@ -796,19 +790,12 @@ done:
 	return 0;
 }
 
-/* Set user's delivery state of one message. Returns 0 or -1. */
+/*
+ * Mark n pushed copies delivered, in one transaction: each only if its row
+ * is still at the seq pushed. Returns 0 or -1 (then none is marked).
+ */
 int
-sstore_set_delivered(const char *app, const char *user, const char *id,
-    int delivered)
-{
-	return sstore_run(ST(DELIVERED), "sssd", app, user, id,
-	    delivered != 0) == -1 ? -1 : 0;
-}
-
-/* Mark n messages delivered to user, in one transaction. Returns 0 or -1. */
-int
-sstore_mark_delivered(const char *app, const char *user, char **ids,
-    size_t n)
+sstore_mark_delivered(const struct sdelivery *v, size_t n)
 {
 	size_t	 i;
 	int	 ok = 1;
@@ -818,7 +805,8 @@ sstore_mark_delivered(const char *app, const char *user, char **ids,
 	if (sstore_begin() == -1)
 		return -1;
 	for (i = 0; i < n && ok; i++) {
-		if (sstore_set_delivered(app, user, ids[i], 1) == -1)
+		if (sstore_run(ST(DELIVERED), "sssi", v[i].app, v[i].user,
+		    v[i].msg_id, v[i].seq) == -1)
 			ok = 0;
 	}
 	return sstore_end(ok);

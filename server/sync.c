@@ -2,8 +2,9 @@
  * sync: the /app/chat.sync destination (UPSTREAM.md "chat.sync"): the seed
  * sync of what a user was not delivered, paced by the session's output
  * queue, and the since-sync of every change after a seq (not on a
- * seed-only server). Pushes through
- * broker.c, reads through sstore; owns the seed fields of a session.
+ * seed-only server). Pushes through broker.c, reads through sstore; what it
+ * pushes counts as delivered once written (deliver.c). Owns the seed fields
+ * of a session.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,8 @@ struct sync_rows {
 	int		 full;		/* a row beyond limit exists */
 	int		 paused;	/* stopped by the output queue */
 	int		 failed;	/* the session went away */
-	char		**ids;		/* rows to mark delivered */
-	size_t		 nids;
+	int		 seed;		/* a seed sync: skip what s has queued */
+	long long	 last;		/* seq of the last row pushed or skipped */
 	int		 events;	/* push events too (since-sync) */
 };
 
@@ -48,6 +49,15 @@ sync_row(const struct smsg *m, const struct sevent *e, void *arg)
 	if (sy->count >= sy->limit) {
 		sy->full = 1;
 		return 1;
+	}
+	/*
+	 * A copy pushed to this session and not yet written is delivered
+	 * from the queue, or stays pending if the session dies first: never
+	 * twice in one session's stream.
+	 */
+	if (sy->seed && m != NULL && deliver_queued(s, m->id, m->seq)) {
+		sy->last = m->seq;
+		return 0;
 	}
 	/* Keep the output queue bounded; always let one row through. */
 	if (sy->count > 0 && ws_queued(s) >= WS_OUT_PACE) {
@@ -73,42 +83,25 @@ sync_row(const struct smsg *m, const struct sevent *e, void *arg)
 	}
 	free(text);
 	sy->count++;
-	sy->seq = seq;
+	sy->seq = sy->last = seq;
 	/* Only a recipient has a delivery state: of a group, every member. */
 	if (m != NULL && (strcmp(m->to, s->user) == 0 ||
-	    strcmp(m->chat_type, "GROUP") == 0) &&
-	    (sy->ids[sy->nids] = strdup(m->id)) != NULL)
-		sy->nids++;
+	    strcmp(m->chat_type, "GROUP") == 0))
+		deliver_push(s, m->id, m->seq);
 	return 0;
 }
 
-/* Prepare a sync of at most limit rows. */
-static int
+/*
+ * Prepare a sync of at most limit rows; the delivery state it reads
+ * includes every push written so far.
+ */
+static void
 sync_init(struct sync_rows *sy, struct session *s, int limit)
 {
 	memset(sy, 0, sizeof *sy);
 	sy->s = s;
 	sy->limit = limit;
-	if ((sy->ids = calloc((size_t)limit, sizeof *sy->ids)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* Record the rows a sync pushed as delivered, and free its state. */
-static void
-sync_done(struct sync_rows *sy)
-{
-	size_t	 i;
-
-	if (sy->nids > 0 && sstore_mark_delivered(sy->s->app, sy->s->user,
-	    sy->ids, sy->nids) == -1)
-		log_warn("session %llu: cannot record %zu deliveries",
-		    sy->s->id, sy->nids);
-	for (i = 0; i < sy->nids; i++)
-		free(sy->ids[i]);
-	free(sy->ids);
-	sy->ids = NULL;
-	sy->nids = 0;
+	deliver_flush();
 }
 
 /* Build the sync reply data {count, seq, more}. */
@@ -153,16 +146,13 @@ sync_seed_step(struct session *s)
 			    " during sync");
 			return;
 		}
-		if (sync_init(&sy, s, SYNC_SEED_BATCH) == -1) {
-			sync_seed_end(s, 500, "out of memory");
-			return;
-		}
+		sync_init(&sy, s, SYNC_SEED_BATCH);
+		sy.seed = 1;
 		n = sstore_pending(s->app, s->user, s->seed_seq,
 		    SYNC_SEED_BATCH, sync_row, &sy);
-		sync_done(&sy);
 		s->seed_count += (unsigned int)sy.count;
-		if (sy.count > 0)
-			s->seed_seq = sy.seq;
+		if (sy.last > 0)
+			s->seed_seq = sy.last;
 		if (n == -1) {
 			sync_seed_end(s, 500, "database error");
 			return;
@@ -250,16 +240,12 @@ sync_chat(struct req *r)
 		else
 			max = SYNC_MAX;
 	}
-	if (sync_init(&sy, s, max) == -1) {
-		req_fail(r, 500, "out of memory");
-		return;
-	}
+	sync_init(&sy, s, max);
 	/* UPSTREAM.md: missed events come interleaved, in seq order. */
 	sy.events = broker_sub_id(s, DEST_EVENTS) != NULL;
 	/* One row more than asked tells whether there is more. */
 	n = sstore_since(s->app, s->user, from, max + 1, sy.events, sync_row,
 	    &sy);
-	sync_done(&sy);
 	if (n == -1) {
 		req_fail(r, 500, "database error");
 		return;

@@ -1,7 +1,8 @@
 /*
  * ws: the WebSocket transport: the libwebsockets context on our libev loop
  * (plain or TLS), the /ws/im endpoint, each session's input buffer and
- * bounded output queue, and the heart-beat timers the broker negotiated.
+ * bounded output queue (and how far the kernel has taken it, for
+ * deliver.c), and the heart-beat timers the broker negotiated.
  * Decodes STOMP frames and hands them to the broker; no STOMP logic.
  */
 #include <sys/queue.h>
@@ -222,6 +223,7 @@ ws_send(struct session *s, const struct stomp_frame *f)
 	}
 	TAILQ_INSERT_TAIL(&s->outq, o, entry);
 	s->outq_len += len;
+	s->out_queued += len;
 	lws_callback_on_writable(s->wsi);
 	return 0;
 
@@ -452,6 +454,23 @@ ws_receive(struct session *s, const void *data, size_t len)
 		broker_fail(s, "frame too large");
 }
 
+/*
+ * Count len more bytes handed to lws as written once lws holds none of them
+ * (it keeps what the socket did not take, and sends it before it calls
+ * ws_writeable again): then they are in the kernel and reach the peer even
+ * if we die, and the pushes they end are delivered.
+ */
+static void
+ws_account(struct session *s, size_t len)
+{
+	s->out_partial += len;
+	if (s->out_partial == 0 || lws_partial_buffered(s->wsi))
+		return;
+	s->out_written += s->out_partial;
+	s->out_partial = 0;
+	deliver_written(s);
+}
+
 /* Write the next queued frame; returns -1 to have lws close the session. */
 static int
 ws_writeable(struct session *s)
@@ -462,6 +481,7 @@ ws_writeable(struct session *s)
 
 	if (s->flags & SESSION_DEAD)
 		return -1;
+	ws_account(s, 0);
 	if ((o = TAILQ_FIRST(&s->outq)) != NULL) {
 		TAILQ_REMOVE(&s->outq, o, entry);
 		len = o->b.len - LWS_PRE;
@@ -474,10 +494,12 @@ ws_writeable(struct session *s)
 			log_info("session %llu: write failed", s->id);
 			return -1;
 		}
+		ws_account(s, len);
 		if (s->beat != NULL)
 			s->beat->last_tx = ev_now(ws_loop);
 	}
-	if (!TAILQ_EMPTY(&s->outq)) {
+	/* Called again once lws has sent what it holds, to count it. */
+	if (!TAILQ_EMPTY(&s->outq) || s->out_partial > 0) {
 		lws_callback_on_writable(s->wsi);
 		return 0;
 	}

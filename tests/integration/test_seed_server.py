@@ -18,6 +18,7 @@ the session's earlier frames (and for frames of others it had processed).
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -33,6 +34,9 @@ SEED_FIELDS = ["id", "fromId", "toId", "chatType", "msgType", "content",
                "status", "createdAt"]
 TOPIC = "/topic/group/"
 MARK = "mark"		# the content of marker messages
+BIG = "x" * 60000	# content of a message that fills socket buffers fast
+STUCK = 110		# big messages: more than the kernel holds (4 MiB send
+			# buffer at most), less than a session's queue (8 MiB)
 
 _ids = itertools.count(1)
 
@@ -476,6 +480,68 @@ def test_imserver_group_subcommand(env):
     r = subprocess.run([IMSERVER, "group", "team", "alice"],
                        capture_output=True, text=True, timeout=10)
     check_eq(r.returncode, 2, "imserver group without --db")
+
+
+def stall(env, srv, alice):
+    """A bob that stops reading, with a small receive buffer, and STUCK
+    big messages from alice to him: the server has stored and queued them
+    all, the kernel holds some, its output queue the rest. Returns bob and
+    the ids."""
+    bob = ready(session(env, srv, "bob"))
+    bob.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    ids = [chat(alice, "bob", "%d %s" % (i, BIG)) for i in range(STUCK)]
+    mark(alice)
+    return bob, ids
+
+
+def test_seed_sigkill_pushes_again_what_was_not_written(env):
+    srv = seed_server(env)
+    alice = ready(session(env, srv, "alice"))
+    bob, ids = stall(env, srv, alice)
+
+    # Killed now: what the kernel took still reaches bob; the rest was
+    # never written, so never delivered.
+    srv.kill()
+    check(bob.wait_closed(), "bob's session closed after the kill")
+    old = [m["id"] for m in bodies(bob, QUEUE_MESSAGES)]
+    check(0 < len(old) < STUCK, "the server died with pushes unwritten "
+          "(bob had %d of %d)" % (len(old), STUCK))
+    check_eq(old, ids[:len(old)], "what bob's first session got")
+
+    # A seed sync after the restart pushes the rest, in order, once. It
+    # paces itself by bob's queue: a marker could overtake its last rows.
+    srv = srv.restart()
+    bob = ready(session(env, srv, "bob"))
+    start = len(bob.frames)
+    send(bob, "chat.sync", {})
+    wait_body(bob, QUEUE_MESSAGES, ids[-1])
+    end = mark(bob)
+    new = [m["id"] for m in bodies(bob, QUEUE_MESSAGES, start, end)]
+    check(new and new[0] in ids[:len(old) + 1], "the sync starts where bob "
+          "stopped or a little before (%d got, first pushed %s)"
+          % (len(old), new[:1]))
+    check_eq(new, ids[ids.index(new[0]):], "what the sync pushed")
+
+
+def test_seed_sync_skips_what_its_session_has_queued(env):
+    srv = seed_server(env)
+    alice = ready(session(env, srv, "alice"))
+    bob, ids = stall(env, srv, alice)
+
+    # Not yet written, so not yet delivered: still, the sync of the same
+    # session does not push them a second time.
+    start = len(bob.frames)
+    send(bob, "chat.sync", {})
+    end = mark(bob)
+    check_eq([m["id"] for m in bodies(bob, QUEUE_MESSAGES, start, end)], ids,
+             "bob's messages, each once, then his sync's (none)")
+
+    # Written now: a new session's sync has nothing to push.
+    bob2 = ready(session(env, srv, "bob"))
+    start = len(bob2.frames)
+    send(bob2, "chat.sync", {})
+    end = mark(bob2)
+    check_eq(not_marks(bob2.frames[start:end]), [], "a second session's sync")
 
 
 if __name__ == "__main__":
