@@ -3,7 +3,8 @@ harness: what every integration scenario shares. Starts REAL processes
 (imserver, imgwd, the imgw CLI) on loopback in a private temporary directory,
 speaks MessagePack-RPC to imgwd's Unix socket, waits on conditions with
 timeouts and short polling (never fixed sleeps), and reports one line per test
-case: "ok NAME" or "FAIL NAME" followed by indented detail.
+case: "ok NAME", "FAIL NAME" followed by indented detail, or
+"skip NAME: REASON" when a case called skip().
 
 Only the standard library and python3-msgpack (Debian) are used.
 """
@@ -53,12 +54,25 @@ class ConnectionClosed(Exception):
     """The daemon closed the connection."""
 
 
+class Skip(Exception):
+    """The running case cannot run on this machine; the message says why."""
+
+
 # ---------------------------------------------------------------- checks
 
 def check(cond, what):
     """Fail with what unless cond is true."""
     if not cond:
         raise TestFailure(what)
+
+
+def skip(reason):
+    """
+    End the running case as skipped: tests/run counts "skip NAME: reason" as
+    a skip, never as a pass. Only for what this machine lacks (a tool
+    scripts/install-deps installs), never for a check that failed.
+    """
+    raise Skip(reason)
 
 
 def check_eq(actual, expected, what):
@@ -705,8 +719,8 @@ def _on_sigterm(signum, frame):
 def run(tests=None):
     """
     Run the test functions (default: this script's test_* functions in file
-    order), each with a fresh Env; print "ok NAME" / "FAIL NAME" lines and
-    exit 1 if any failed.
+    order), each with a fresh Env; print "ok NAME" / "FAIL NAME" /
+    "skip NAME: REASON" lines and exit 1 if any failed.
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     if tests is None:
@@ -718,15 +732,18 @@ def run(tests=None):
         tests = [fn for fn in tests if _name(fn) in only]
     # tests/run counts cases that never reported (a crash) from this line.
     print("plan %d" % len(tests), flush=True)
-    failed = passed = 0
+    failed = passed = skipped = 0
     t_all = time.monotonic()
     for fn in tests:
         name = _name(fn)
         env = Env(name)
         t0 = time.monotonic()
         reason = None
+        why_skip = None
         try:
             fn(env)
+        except Skip as e:
+            why_skip = str(e)
         except TestFailure as e:
             reason = [str(e)] + _where(e)
         except (KeyboardInterrupt, SystemExit) as e:
@@ -744,7 +761,11 @@ def run(tests=None):
         elif problems:
             reason.append("after the test: " + "; ".join(problems))
         dt = time.monotonic() - t0
-        if reason is None:
+        if reason is None and why_skip is not None:
+            skipped += 1
+            print("skip %s: %s" % (name, why_skip), flush=True)
+            env.remove()
+        elif reason is None:
             passed += 1
             print("ok %s" % name, flush=True)
             if os.environ.get("IMGW_KEEP"):
@@ -761,8 +782,8 @@ def run(tests=None):
             for line in env.log_tails():
                 print("    | " + line)
             sys.stdout.flush()
-    print("# %s: %d passed, %d failed, %.2fs" % (
-        os.path.basename(sys.argv[0]), passed, failed,
+    print("# %s: %d passed, %d failed, %d skipped, %.2fs" % (
+        os.path.basename(sys.argv[0]), passed, failed, skipped,
         time.monotonic() - t_all), flush=True)
     sys.exit(1 if failed else 0)
 
