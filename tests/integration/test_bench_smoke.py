@@ -1,16 +1,21 @@
 #!/usr/bin/python3
 """
 The benchmarks still start: bench/run --smoke (tiny sizes, one repetition)
-runs every measurement against real processes and prints its table. Proves
-nothing about speed; `make bench` measures.
+runs every measurement against real processes and prints its table, and
+every figure it measured is a number that could be true: positive and
+finite, latencies as "p50 / p99" with p50 <= p99, every ratio positive.
+Proves nothing about speed; `make bench` measures.
 """
+import json
+import math
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import ROOT, check, check_eq, run  # noqa: E402
+from harness import (ROOT, TestFailure, check, check_eq,  # noqa: E402
+                     run)
 
 ROWS = ("rpc.ping 1 client", "rpc.ping 50 clients", "ingest upstream",
         "imserver chat.sync alone", "message.search finds it",
@@ -20,9 +25,35 @@ ROWS = ("rpc.ping 1 client", "rpc.ping 50 clients", "ingest upstream",
         "resident memory, 50 clients")
 
 
+def positive(x):
+    """Whether x is a finite number > 0 (not a bool)."""
+    return (isinstance(x, (int, float)) and not isinstance(x, bool) and
+            math.isfinite(x) and x > 0)
+
+
+def check_figure(name, v):
+    """A measured figure: a positive number, or "p50 / p99" latencies."""
+    if isinstance(v, str):
+        parts = v.split(" / ")
+        check(len(parts) == 2, "%s: %r is not 'p50 / p99'" % (name, v))
+        try:
+            p50, p99 = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise TestFailure("%s: %r is not two numbers" % (name, v))
+        # Rounded to the table's precision a fast p50 may read 0.0.
+        check(math.isfinite(p50) and math.isfinite(p99) and 0 <= p50 <= p99
+              and p99 > 0, "%s: latencies %r (want 0 <= p50 <= p99, p99 > 0)"
+              % (name, v))
+    else:
+        check(positive(v), "%s: measured %r (want a finite number > 0)"
+              % (name, v))
+
+
 def test_bench_smoke_prints_the_table(env):
+    out_json = env.path("smoke.json")
     r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "run"),
-                        "--smoke"], capture_output=True, text=True,
+                        "--smoke", "--out", out_json],
+                       capture_output=True, text=True,
                        timeout=90, stdin=subprocess.DEVNULL, cwd=env.dir)
     check_eq(r.returncode, 0, "bench/run --smoke exit status (stderr %r)"
              % r.stderr[-2000:])
@@ -35,6 +66,26 @@ def test_bench_smoke_prints_the_table(env):
         check(any(line.startswith("| ") and row in line
                   for line in out.splitlines()),
               "no table row for %r in %r" % (row, out[-3000:]))
+
+    # The figures behind the table, as bench/run wrote them.
+    with open(out_json) as f:
+        rows = json.load(f)["rows"]
+    for row in ROWS:
+        check(any(row in x["name"] for x in rows),
+              "no result for %r in %s" % (row, out_json))
+    for x in rows:
+        name = x["name"].strip()
+        check_figure(name, x["value"])
+        if x["ref"] is not None:
+            check(positive(x["ref"]), "%s: reference %r (want a finite "
+                  "number > 0)" % (name, x["ref"]))
+        if x["ratio"] is not None:
+            check(positive(x["ratio"]), "%s: ratio %r (want a finite number "
+                  "> 0)" % (name, x["ratio"]))
+            check(x["ref"] is not None, "%s: a ratio without a reference"
+                  % name)
+        check(x["ok"] in (True, False, None), "%s: target verdict %r"
+              % (name, x["ok"]))
 
 
 if __name__ == "__main__":
