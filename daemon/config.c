@@ -40,6 +40,7 @@ static const struct option config_opts[] = {
 	{ "retain-days", required_argument, NULL, 'D' },
 	{ "retain-count", required_argument, NULL, 'C' },
 	{ "client-stall", required_argument, NULL, 'W' },
+	{ "durability", required_argument, NULL, 'Y' },
 	{ "allow-uid", required_argument, NULL, 'X' },
 	{ "allow-group", required_argument, NULL, 'G' },
 	{ "log-file", required_argument, NULL, 'l' },
@@ -111,6 +112,10 @@ config_usage(FILE *f)
 "  --retain-count N   keep at most N cached messages per conversation\n"
 "  --client-stall S   drop a subscriber that stops reading for S seconds,\n"
 "                     after a 'lagged' event saying where to resume (30)\n"
+"  --durability D     full (default): every answered send and every event\n"
+"                     delivered survives a power cut (the cache is synced\n"
+"                     at every commit); normal: a crash of imgwd loses\n"
+"                     nothing, but a power cut may undo the last commits\n"
 "  --allow-uid UID    also serve this user id (repeatable; default: only\n"
 "                     our own uid and root)\n"
 "  --allow-group GID  also serve peers whose primary group is GID\n"
@@ -204,6 +209,11 @@ config_apply(int ch, const char *arg, char *err, size_t len)
 		    ch == 'B' ? &cfg.backoff_max : &cfg.client_stall;
 		if (config_seconds(arg, d) == -1)
 			return config_err(err, len, "wants seconds (0.05 to 86400)");
+		break;
+	case 'Y':
+		if (strcmp(arg, "full") != 0 && strcmp(arg, "normal") != 0)
+			return config_err(err, len, "is full or normal");
+		cfg.durability_normal = strcmp(arg, "normal") == 0;
 		break;
 	case 'O': cfg.stomp_host = arg; break;
 	case 'L': cfg.stomp_login = 1; break;
@@ -539,6 +549,7 @@ config_check(void)
 	    "auto");
 	printf("retain-days = %d\nretain-count = %d\nclient-stall = %g\n",
 	    cfg.retain_days, cfg.retain_count, cfg.client_stall);
+	printf("durability = %s\n", cfg.durability_normal ? "normal" : "full");
 	for (i = 0; i < cfg.nallow_uid; i++)
 		printf("allow-uid = %lu\n", (unsigned long)cfg.allow_uid[i]);
 	if (cfg.has_allow_gid)

@@ -42,6 +42,7 @@ struct config {
 	int		 retain_days;	/* drop messages older than this (0: keep) */
 	int		 retain_count;	/* keep this many per conversation (0: all) */
 	double		 client_stall;	/* seconds a client may block its events */
+	int		 durability_normal; /* --durability normal: no sync per commit */
 	uid_t		 allow_uid[16];	/* other uids admitted to the socket */
 	int		 nallow_uid;
 	gid_t		 allow_gid;	/* a group admitted to the socket */

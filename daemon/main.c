@@ -300,6 +300,9 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if ((store = store_open(cfg.db_path, &cause)) == NULL)
 		fatalx("cannot open database: %s", cause);
+	if (store_set_durability(store, cfg.durability_normal ?
+	    STORE_DURABLE_NORMAL : STORE_DURABLE_FULL) == -1)
+		fatalx("cannot open database: %s", store_error(store));
 	if (cfg.user != NULL)
 		daemon_set_self(cfg.user);
 	else if ((s = store_get_kv(store, "self")) != NULL)

@@ -399,8 +399,12 @@ store_open(const char *path, char **cause)
 		store_fail(s, "registering imgw_grams");
 		goto fail;
 	}
+	/*
+	 * WAL with synchronous = FULL syncs the WAL at every commit, so a
+	 * commit that returned is on disk (store_set_durability).
+	 */
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
 	    NULL, NULL, NULL) != SQLITE_OK) {
 		store_fail(s, "configuring database");
 		goto fail;
@@ -419,6 +423,24 @@ fail:
 	*cause = strdup(s->err);
 	store_close(s);
 	return NULL;
+}
+
+/*
+ * Set how far commits survive. With WAL, NORMAL syncs only at checkpoints:
+ * a crash of the process loses nothing, a power cut may undo the last
+ * commits. FULL also syncs the WAL at every commit.
+ */
+int
+store_set_durability(struct store *s, enum store_durability d)
+{
+	const char	*sql = d == STORE_DURABLE_NORMAL ?
+	    "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL";
+
+	if (store_flush(s) == -1)
+		return -1;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(s, "setting durability");
+	return 0;
 }
 
 /* Commit and close. */

@@ -23,6 +23,18 @@ enum store_put {
 
 /* Open (creating and migrating) the database; NULL with *cause on failure. */
 struct store	*store_open(const char *path, char **cause);
+/* How far a commit survives (see proto/RPC.md, "Durability"). */
+enum store_durability {
+	STORE_DURABLE_FULL = 0,	/* a committed turn survives a power cut */
+	STORE_DURABLE_NORMAL,	/* it survives a crash; a power cut may undo it */
+};
+
+/*
+ * Set the durability of the commits that follow (store_open starts with
+ * STORE_DURABLE_FULL: SQLite's WAL synced at every commit). Commits any
+ * open transaction first. Returns 0 or -1.
+ */
+int		 store_set_durability(struct store *, enum store_durability);
 /* Commit any open transaction and close the database. */
 void		 store_close(struct store *);
 /* The last error text, valid until the next store call. */
