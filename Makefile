@@ -145,7 +145,7 @@ run: demo
 bench: $(B)/.deps all
 	@bench/run
 
-FUZZ_TARGETS := $(B)/fuzz/fuzz_stomp $(B)/fuzz/fuzz_rpc
+FUZZ_TARGETS := $(B)/fuzz/fuzz_stomp $(B)/fuzz/fuzz_rpc $(B)/fuzz/fuzz_intake
 FUZZ_CFLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ_TARGETS)
 $(B)/fuzz/fuzz_stomp: tests/fuzz/fuzz_stomp.c proto/stomp.c proto/buf.c | $(B)/.deps
@@ -155,6 +155,15 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Iproto $(PKG_CFLAGS) \
 	    -o $@ $^ $(shell pkg-config --libs msgpack jansson)
+# The server's JSON intake: the session, message and event handlers, the
+# event log and an in-memory store; the rest of imgwd is stubbed in the target.
+FUZZ_INTAKE_SRCS := daemon/session.c daemon/m_message.c daemon/m_social.c \
+		   daemon/events.c daemon/outbox.c daemon/caps.c db/store.c \
+		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c
+$(B)/fuzz/fuzz_intake: tests/fuzz/fuzz_intake.c $(FUZZ_INTAKE_SRCS) | $(B)/.deps
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -std=c11 -D_GNU_SOURCE -Iproto -Idb -Idaemon \
+	    $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
 # Positive controls (tests/controls/run): faulty programs built with the very
 # flags of the unit tests and the sanitizer build ($(SAN)) and of the fuzz

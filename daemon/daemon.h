@@ -63,7 +63,7 @@ extern struct ev_loop	*loop;
 extern struct store	*store;
 extern struct config	 cfg;
 extern char		*self_id;	/* own user id once known, else NULL */
-void		 daemon_set_self(const char *);
+int		 daemon_set_self(const char *);
 int		 daemon_reload_token(void);
 void		 daemon_set_token(const char *);
 void		 daemon_stop(void);

@@ -18,15 +18,21 @@
 
 #define EVENTS_PAGE	128
 #define EVENTS_RING	4096	/* recent events kept encoded */
+/*
+ * Bytes the ring may hold: events that do not fit (large messages a server
+ * sends in a row) are read back from the store instead.
+ */
+#define EVENTS_RING_BYTES	(8 * 1024 * 1024)
 
 struct recent {
 	int64_t		 seq;		/* 0: empty */
-	json_t		*event;		/* for topic filters */
+	json_t		*event;		/* {type}, for topic filters */
 	struct buf	 wire;		/* [2, "event", [EVENT]] */
 };
 
 static int64_t		 events_last = -1;
 static struct recent	 ring[EVENTS_RING];
+static size_t		 ring_bytes;	/* the wire buffers' allocations */
 
 /* The newest seq in the log. */
 static int64_t
@@ -49,6 +55,7 @@ events_forget(void)
 		ring[i].event = NULL;
 		buf_clear(&ring[i].wire);
 	}
+	ring_bytes = 0;
 	events_last = -1;
 }
 
@@ -60,13 +67,19 @@ events_keep(int64_t seq, json_t *body)
 	json_t		*params;
 
 	json_decref(r->event);
-	buf_reset(&r->wire);
+	ring_bytes -= r->wire.cap;
+	buf_clear(&r->wire);
 	r->seq = 0;
-	r->event = json_incref(body);
+	r->event = NULL;
 	json_object_set_new(body, "seq", json_integer(seq));
 	params = json_pack("[O]", body);
-	if (params != NULL && rpc_encode_notify(&r->wire, "event", params) == 0)
+	if (params != NULL && rpc_encode_notify(&r->wire, "event", params) == 0 &&
+	    ring_bytes + r->wire.cap <= EVENTS_RING_BYTES) {
 		r->seq = seq;
+		r->event = json_pack("{s:O}", "type", json_object_get(body, "type"));
+		ring_bytes += r->wire.cap;
+	} else
+		buf_clear(&r->wire);
 	json_decref(params);
 }
 

@@ -16,6 +16,8 @@
 
 #define TEXT_MAX	(64 * 1024)	/* UPSTREAM.md: content is at most 64 KiB */
 #define CONV_MAX	80
+/* A server createdAt this far ahead of our clock is taken as arrival time. */
+#define AHEAD_MAX	(24 * 3600 * 1000LL)
 
 static int64_t
 now_ms(void)
@@ -64,27 +66,98 @@ message_announce(int put, const char *id)
 	events_emit(type, json_pack("{s:o}", "message", m));
 }
 
-/* Copy the optional fields (UPSTREAM.md) of a server message into m. */
-static void
+/*
+ * Copy the optional fields (UPSTREAM.md) of a server message into m; those
+ * of the wrong type are left out. Returns 0, or -1 if payload, mentions
+ * and replyTo together take more than TEXT_MAX bytes as JSON.
+ */
+static int
 message_extras(json_t *m, json_t *body)
 {
-	json_t	*v;
+	json_t	*v, *e = json_object();
+	char	*dump;
+	size_t	 n;
 
 	if (json_is_object(v = json_object_get(body, "payload")))
-		json_object_set(m, "payload", v);
+		json_object_set(e, "payload", v);
 	if (json_is_array(v = json_object_get(body, "mentions")))
-		json_object_set(m, "mentions", v);
+		json_object_set(e, "mentions", v);
 	if (json_is_string(v = json_object_get(body, "replyTo")))
-		json_object_set(m, "replyTo", v);
+		json_object_set(e, "replyTo", v);
 	if (json_is_integer(v = json_object_get(body, "editedAt")))
-		json_object_set(m, "editedAt", v);
+		json_object_set(e, "editedAt", v);
+	if ((dump = json_dumps(e, JSON_COMPACT)) == NULL)
+		fatalx("out of memory");
+	n = strlen(dump);
+	free(dump);
+	if (n <= TEXT_MAX)
+		json_object_update(m, e);
+	json_decref(e);
+	return n <= TEXT_MAX ? 0 : -1;
+}
+
+/* Whether s is a message id: 1-128 of [A-Za-z0-9_.@-] (UPSTREAM.md). */
+static int
+message_id_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 1 && n <= 128 &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.@-") == n;
+}
+
+/*
+ * The message's server time: createdAt, unless it is missing or more than
+ * AHEAD_MAX ahead of our clock; then the time it was first stored (now, for
+ * a new message), so a broken clock cannot pin a conversation on top.
+ */
+static int64_t
+message_time(const char *id, json_t *body)
+{
+	int64_t	 t = json_integer_value(json_object_get(body, "createdAt"));
+	int64_t	 now = now_ms();
+	json_t	*old;
+
+	if (t > 0 && t <= now + AHEAD_MAX)
+		return t;
+	if ((old = store_get_message(store, id)) != NULL) {
+		t = json_integer_value(json_object_get(old, "createdAt"));
+		json_decref(old);
+		if (t > 0 && t <= now + AHEAD_MAX)
+			return t;
+	}
+	log_limited(LOG_WARN, "message-time", "message %s: createdAt %lld is "
+	    "not a time up to a day ahead of ours; taking now", id,
+	    (long long)json_integer_value(json_object_get(body, "createdAt")));
+	return now;
+}
+
+/* Why a chat message from the server is refused, or NULL if it is not. */
+static const char *
+message_refusal(json_t *body)
+{
+	const char	*id = json_string_value(json_object_get(body, "id"));
+	const char	*from = json_string_value(json_object_get(body, "fromId"));
+	const char	*to = json_string_value(json_object_get(body, "toId"));
+	json_t		*content = json_object_get(body, "content");
+
+	if (id == NULL || !message_id_ok(id))
+		return "id is not 1-128 of [A-Za-z0-9_.@-]";
+	if (from == NULL || !valid_id(from) || to == NULL || !valid_id(to))
+		return "fromId or toId is not 1-64 of [A-Za-z0-9_.@-]";
+	if (!json_is_string(content))
+		return "content is not a string";
+	if (json_string_length(content) > TEXT_MAX)
+		return "content is over 64 KiB";
+	return NULL;
 }
 
 /* Take a chat message object from the server (UPSTREAM.md), store it, announce it. */
 void
 message_received(json_t *body)
 {
-	const char	*id, *from, *to, *chat, *content, *status, *type;
+	const char	*id, *from, *to, *chat, *content, *status, *type, *why;
 	char		 conv[CONV_MAX];
 	json_t		*m;
 	int64_t		 seq;
@@ -98,9 +171,9 @@ message_received(json_t *body)
 	status = json_string_value(json_object_get(body, "status"));
 	type = json_string_value(json_object_get(body, "msgType"));
 	seq = json_integer_value(json_object_get(body, "seq"));
-	if (id == NULL || strlen(id) > 128 || from == NULL || !valid_id(from) ||
-	    to == NULL || !valid_id(to) || content == NULL) {
-		log_warn("ignoring a malformed chat message from the server");
+	if ((why = message_refusal(body)) != NULL) {
+		log_limited(LOG_WARN, why, "ignoring a chat message from the "
+		    "server: %s", why);
 		return;
 	}
 	/*
@@ -119,11 +192,17 @@ message_received(json_t *body)
 	m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", id,
 	    "from", from, "to", to, "type", type ? type : "TEXT",
 	    "content", content, "status", status ? status : "SENT",
-	    "createdAt", json_integer_value(json_object_get(body, "createdAt")),
+	    "createdAt", (json_int_t)message_time(id, body),
 	    "seq", (json_int_t)seq);
 	if (m == NULL)
 		fatalx("out of memory");
-	message_extras(m, body);
+	if (message_extras(m, body) == -1) {
+		log_limited(LOG_WARN, "message-extras", "ignoring a chat message "
+		    "from the server: payload, mentions and replyTo are over "
+		    "64 KiB");
+		json_decref(m);
+		return;
+	}
 	put = store_put_message(store, conv, m);
 	json_decref(m);
 	if (put == -1) {

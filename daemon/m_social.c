@@ -824,7 +824,8 @@ social_event(json_t *body)
 	int64_t		 seq = json_integer_value(json_object_get(body, "seq"));
 
 	if (type == NULL || strlen(type) > 64 || !json_is_object(d)) {
-		log_warn("ignoring a malformed event from the server");
+		log_limited(LOG_WARN, "event-malformed", "ignoring an event from "
+		    "the server without a type or a data object");
 		return;
 	}
 	/* A sync can replay an event that also came live: announce it once. */

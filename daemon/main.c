@@ -73,19 +73,24 @@ daemon_stop(void)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* Record our own user id, learnt from configuration or the server. */
-void
+/*
+ * Record our own user id, learnt from configuration or the server. Returns
+ * 0, or -1 if another id is already known: the cache belongs to one user,
+ * and the server's word does not change whose it is (UPSTREAM.md).
+ */
+int
 daemon_set_self(const char *id)
 {
 	if (id == NULL || !valid_id(id) ||
 	    (self_id != NULL && strcmp(self_id, id) == 0))
-		return;
+		return 0;
 	if (self_id != NULL)
-		log_warn("server says we are %s, not %s", id, self_id);
+		return -1;
 	free(self_id);
 	self_id = strdup(id);
 	if (store_set_kv(store, "self", id) == -1)
 		log_warn("%s", store_error(store));
+	return 0;
 }
 
 /*
@@ -128,6 +133,7 @@ turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 	events_pump();
 	client_flush_all();
 	client_reap();
+	log_limited_flush();
 }
 
 static void

@@ -24,6 +24,14 @@
  * back-off as one that refuses the connection.
  */
 #define SESSION_HEALTHY	5.0
+/* Nesting of the server's JSON bodies; deeper is refused (UPSTREAM.md). */
+#define SESSION_JSON_DEPTH	16
+/*
+ * Bytes scanned by decode attempts for one frame before it is refused: a
+ * frame trickling in as many small pieces, each ending in a NUL of its
+ * body, would otherwise cost a rescan per piece.
+ */
+#define SESSION_DECODE_WORK	(64 * STOMP_MAX_FRAME)
 
 /*
  * A SEND waiting for proof that the server read it (RPC.md, "What SENT
@@ -41,7 +49,7 @@ struct pending {
 
 static struct {
 	enum session_state	 state;
-	char			 reason[256];
+	char			 reason[384];
 	int64_t			 since;		/* when the state was entered, ms */
 	struct buf		 in;
 	unsigned		 next_id;
@@ -59,6 +67,7 @@ static struct {
 	ev_timer		 quiet;		/* a seed sync's end: quiet */
 	ev_timer		 healthy;	/* online long enough: reset back-off */
 	ev_tstamp		 quiet_cap;	/* ... or this time */
+	size_t			 work;		/* decode work on the frame at hand */
 	int			 init;
 } ss;
 
@@ -212,6 +221,7 @@ session_opened(void)
 
 	session_init();
 	buf_reset(&ss.in);
+	ss.work = 0;
 	if (asprintf(&auth, "Bearer %s", cfg.token) == -1)
 		fatalx("out of memory");
 	snprintf(hb, sizeof hb, "%d,%d", cfg.hb_cx, cfg.hb_cy);
@@ -477,9 +487,15 @@ session_reply(const struct stomp_frame *f)
 
 	if (rid == NULL)
 		return;
+	if (session_find(rid) == NULL) {
+		log_limited(LOG_WARN, "reply-unknown", "ignoring a reply to a "
+		    "request never made (request-id %.64s)", rid);
+		return;
+	}
 	body = json_loadb(f->body, f->body_len, 0, NULL);
 	if (!json_is_object(body) || !json_is_integer(json_object_get(body, "code"))) {
-		log_warn("malformed reply to %s", rid);
+		log_limited(LOG_WARN, "reply-malformed", "malformed reply to %.64s",
+		    rid);
 		code = 500;
 		message = "malformed reply from server";
 		data = NULL;
@@ -495,21 +511,58 @@ session_reply(const struct stomp_frame *f)
 	json_decref(body);
 }
 
+/* Whether JSON value v nests no deeper than depth levels. */
+static int
+session_json_depth_ok(json_t *v, int depth)
+{
+	const char	*k;
+	json_t		*e;
+	size_t		 i;
+
+	if (!json_is_object(v) && !json_is_array(v))
+		return 1;
+	if (depth == 0)
+		return 0;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if (!session_json_depth_ok(e, depth - 1))
+				return 0;
+		}
+	} else {
+		json_object_foreach(v, k, e) {
+			if (!session_json_depth_ok(e, depth - 1))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* A chat message on the personal queue or a group topic. */
 static void
 session_message(const struct stomp_frame *f)
 {
 	const char	*dest = stomp_frame_get(f, "destination");
 	json_t		*body;
+	json_error_t	 err;
 
 	if (dest != NULL && strcmp(dest, "/user/queue/replies") == 0) {
 		session_reply(f);
 		return;
 	}
-	body = json_loadb(f->body, f->body_len, 0, NULL);
+	/* jansson refuses invalid UTF-8 and \u0000 (no JSON_ALLOW_NUL). */
+	body = json_loadb(f->body, f->body_len, 0, &err);
 	if (!json_is_object(body)) {
-		log_warn("ignoring a MESSAGE on %s that is not a JSON object",
-		    dest ? dest : "(no destination)");
+		log_limited(LOG_WARN, "message-json", "ignoring a MESSAGE on %.80s "
+		    "that is not a JSON object: %s", dest ? dest : "(no destination)",
+		    body == NULL ? err.text : "another JSON value");
+		json_decref(body);
+		return;
+	}
+	/* Local clients decode at most RPC_MAX_DEPTH: keep well inside it. */
+	if (!session_json_depth_ok(body, SESSION_JSON_DEPTH)) {
+		log_limited(LOG_WARN, "message-deep", "ignoring a MESSAGE on %.80s "
+		    "nested deeper than %d levels", dest ? dest : "(no destination)",
+		    SESSION_JSON_DEPTH);
 		json_decref(body);
 		return;
 	}
@@ -533,13 +586,39 @@ static void
 session_frame(const struct stomp_frame *f)
 {
 	const char	*v;
-	char		 why[256];
+	char		 why[384];
 
+	/* Until CONNECTED nothing else is a session (STOMP 1.2). */
+	if (ss.state != SESSION_CONNECTING ? f->command == STOMP_CONNECTED :
+	    f->command != STOMP_CONNECTED && f->command != STOMP_ERROR &&
+	    f->command != STOMP_HEARTBEAT) {
+		snprintf(why, sizeof why, "server sent %s %s CONNECTED",
+		    stomp_command_name(f->command), ss.state ==
+		    SESSION_CONNECTING ? "before" : "again after");
+		log_warn("%s", why);
+		upstream_drop(why);
+		return;
+	}
 	switch (f->command) {
 	case STOMP_HEARTBEAT:
 		break;
 	case STOMP_CONNECTED:
-		daemon_set_self(stomp_frame_get(f, "user-name"));
+		v = stomp_frame_get(f, "user-name");
+		if (daemon_set_self(v) == -1) {
+			/*
+			 * The cache is one user's: never mix in another's
+			 * messages. The same token gets the same answer, so
+			 * wait for a new one, as after Unauthorized.
+			 */
+			upstream_hold();
+			snprintf(why, sizeof why, "the server says this token is "
+			    "user %.64s, but this cache is %.64s's: give that "
+			    "user's token (session.login, the token file, or "
+			    "SIGHUP), or use another --db", v, self_id);
+			session_set_state(SESSION_AUTH_FAILED, why);
+			upstream_drop("CONNECTED for another user");
+			break;
+		}
 		session_heartbeat(stomp_frame_get(f, "heart-beat"));
 		/* What it offers beyond the seed, known now, for the next start too. */
 		if (store_set_kv(store, "server_caps",
@@ -588,8 +667,8 @@ session_frame(const struct stomp_frame *f)
 		upstream_drop(why);
 		break;
 	default:
-		log_warn("unexpected %s frame from server",
-		    stomp_command_name(f->command));
+		log_limited(LOG_WARN, "frame-unexpected", "ignoring a %s frame "
+		    "from the server", stomp_command_name(f->command));
 		break;
 	}
 }
@@ -600,23 +679,49 @@ session_input(const char *p, size_t n)
 {
 	struct stomp_frame	 f;
 	const char		*cause;
+	char			 why[128];
 	size_t			 used;
 	int			 r;
 
+	/*
+	 * A frame that did not decode yet (it does not start with an EOL) ends
+	 * only at a NUL: until one comes, or the frame limit, decoding again
+	 * cannot finish it, so a frame sent a byte at a time costs no rescans.
+	 */
+	if (buf_left(&ss.in) > 0 && *buf_head(&ss.in) != '\r' &&
+	    *buf_head(&ss.in) != '\n' && memchr(p, '\0', n) == NULL &&
+	    buf_left(&ss.in) + n < STOMP_MAX_FRAME) {
+		if (buf_add(&ss.in, p, n) == -1)
+			fatalx("out of memory");
+		return;
+	}
 	if (buf_add(&ss.in, p, n) == -1)
 		fatalx("out of memory");
 	while (buf_left(&ss.in) > 0) {
 		r = stomp_decode(buf_head(&ss.in), buf_left(&ss.in), &f, &used, &cause);
+		if (r == STOMP_MORE && (ss.work += buf_left(&ss.in)) >
+		    SESSION_DECODE_WORK) {
+			r = STOMP_BAD;
+			cause = "frame sent in too many pieces";
+		}
 		if (r == STOMP_MORE)
 			break;
+		ss.work = 0;
 		if (r == STOMP_BAD) {
-			log_warn("malformed frame from server: %s", cause);
+			snprintf(why, sizeof why, "malformed frame from server: %s",
+			    cause);
+			log_warn("%s", why);
 			buf_reset(&ss.in);
-			upstream_drop("malformed frame");
+			upstream_drop(why);
 			return;
 		}
 		session_frame(&f);
 		buf_consume(&ss.in, used);
+		/* What follows an ERROR, a refusal or a drop is not read. */
+		if (!upstream_is_open()) {
+			buf_reset(&ss.in);
+			return;
+		}
 	}
 }
 
@@ -628,6 +733,7 @@ session_closed(const char *reason, int64_t retry_at)
 
 	session_init();
 	buf_reset(&ss.in);
+	ss.work = 0;
 	ss.syncing = 0;
 	ss.resync = 0;
 	json_object_clear(ss.groups);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <sys/time.h>
 
@@ -74,6 +75,97 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
+}
+
+#define LOG_LIMIT_KEYS	32
+#define LOG_LIMIT_SECS	60.0
+
+/* What log_limited has seen of each key since it last printed it. */
+static struct log_limit {
+	const char	*key;
+	enum log_level	 level;
+	double		 at;		/* when it was last printed */
+	unsigned long	 more;		/* counted since, not printed */
+	char		 last[512];	/* the latest of those */
+} log_limits[LOG_LIMIT_KEYS];
+
+static double
+log_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Print what l counted, if anything, and start its minute over. */
+static void
+log_limit_summary(struct log_limit *l, double now)
+{
+	if (l->more > 0)
+		log_msg(l->level, "%s (%lu times in the last %.0fs)", l->last,
+		    l->more, now - l->at);
+	l->more = 0;
+	l->at = now;
+}
+
+/*
+ * Print a line that a peer can cause once per frame: the first of each key
+ * at once, then at most one summary a minute saying how many came since
+ * (printed by the next call or log_limited_flush after the minute). key is
+ * a static string naming the cause; there are at most LOG_LIMIT_KEYS of
+ * them (past that, lines are printed as log_msg would).
+ */
+void
+log_limited(enum log_level level, const char *key, const char *fmt, ...)
+{
+	struct log_limit	*l, *free_slot = NULL;
+	va_list			 ap;
+	double			 now;
+	size_t			 i;
+
+	if (!log_enabled(level))
+		return;
+	for (i = 0, l = NULL; i < LOG_LIMIT_KEYS && l == NULL; i++) {
+		if (log_limits[i].key == NULL && free_slot == NULL)
+			free_slot = &log_limits[i];
+		else if (log_limits[i].key != NULL &&
+		    strcmp(log_limits[i].key, key) == 0)
+			l = &log_limits[i];
+	}
+	now = log_now();
+	if (l == NULL && (l = free_slot) != NULL) {
+		l->key = key;
+		l->at = now - LOG_LIMIT_SECS;
+	}
+	if (l == NULL || (l->more == 0 && now - l->at >= LOG_LIMIT_SECS)) {
+		va_start(ap, fmt);
+		log_vmsg(level, fmt, ap);
+		va_end(ap);
+		if (l != NULL)
+			l->at = now;
+		return;
+	}
+	l->level = level;
+	l->more++;
+	va_start(ap, fmt);
+	vsnprintf(l->last, sizeof l->last, fmt, ap);
+	va_end(ap);
+	if (now - l->at >= LOG_LIMIT_SECS)
+		log_limit_summary(l, now);
+}
+
+/* Print the summaries of log_limited whose minute is over. */
+void
+log_limited_flush(void)
+{
+	double	 now = log_now();
+	size_t	 i;
+
+	for (i = 0; i < LOG_LIMIT_KEYS; i++) {
+		if (log_limits[i].more > 0 && now - log_limits[i].at >= LOG_LIMIT_SECS)
+			log_limit_summary(&log_limits[i], now);
+	}
 }
 
 /* Print an error and exit. */

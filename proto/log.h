@@ -12,6 +12,14 @@ void	log_open(const char *name, enum log_level);
 int	log_enabled(enum log_level);
 void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * Log what a peer can cause once per frame (key: a static string naming the
+ * cause): the first at once, then one summary a minute with the count.
+ */
+void	log_limited(enum log_level, const char *key, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Print the summaries that are due (call now and then, e.g. each loop turn). */
+void	log_limited_flush(void);
 /* Log at error level and exit(1): start-up failures and broken invariants only. */
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

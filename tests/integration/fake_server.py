@@ -7,7 +7,10 @@ one thread per connection; STOMP frames are handed to a behaviour:
     def on_frame(conn, frame): ...      # frame: stomp_client.Frame
 
 conn.send(command, headers, body) writes a frame, conn.send_raw(bytes)
-writes text as it is (split into WebSocket messages by the caller), and
+writes text as it is (split into WebSocket messages by the caller),
+conn.send_frames(list) batches encoded frames into messages,
+conn.send_split(bytes, size) cuts bytes into size-byte messages (1: one
+byte each), conn.send_wire(bytes) writes the socket as it is, and
 conn.close() hangs up. Every connection and every frame is recorded, so a
 test waits on conditions: server.connections, conn.frames.
 """
@@ -58,6 +61,42 @@ class Conn:
     def send(self, command, headers=None, body=""):
         """Write one STOMP frame (with content-length) as one message."""
         self.send_raw(encode_frame(command, headers or {}, body))
+
+    def send_wire(self, data):
+        """Write bytes to the socket as they are (already WebSocket-framed)."""
+        with self._lock:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.closed = True
+
+    def send_split(self, data, size=1, chunk=1 << 16):
+        """
+        Write data as WebSocket text messages of size bytes each (a STOMP
+        frame split across many messages), chunk bytes of wire per write.
+        Returns False once the peer is gone.
+        """
+        head = struct.pack("!BB", 0x81, size) if size < 126 else None
+        for i in range(0, len(data), chunk):
+            piece = data[i:i + chunk]
+            if head is not None and len(piece) % size == 0:
+                wire = b"".join(head + piece[j:j + size]
+                                for j in range(0, len(piece), size))
+                self.send_wire(wire)
+            else:
+                for j in range(0, len(piece), size):
+                    self.send_raw(piece[j:j + size])
+            if self.closed:
+                return False
+        return True
+
+    def send_frames(self, frames, per_message=100):
+        """Write encoded STOMP frames, per_message of them to a message."""
+        for i in range(0, len(frames), per_message):
+            self.send_raw(b"".join(frames[i:i + per_message]))
+            if self.closed:
+                return False
+        return True
 
     def close(self):
         """Hang up at once (no close handshake)."""
