@@ -38,7 +38,8 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/m_social.c daemon/m_batch.c daemon/caps.c \
 		   daemon/m_group.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
-		   server/sstore.c server/sstore_social.c server/req.c \
+		   server/sstore.c server/sstore_msg.c server/sstore_event.c \
+		   server/sstore_group.c server/sstore_social.c server/req.c \
 		   server/idlist.c server/chat.c server/group.c server/friend.c \
 		   server/social.c server/route.c server/sync.c \
 		   server/deliver.c

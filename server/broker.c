@@ -617,7 +617,7 @@ broker_check_member(struct session *s, const char *dest)
 	    strncmp(dest, DEST_GROUP, strlen(DEST_GROUP)) != 0)
 		return NULL;
 	id = dest + strlen(DEST_GROUP);
-	if ((r = sstore_member_get(s->app, id, s->user, &m)) == -1)
+	if ((r = sstore_group_member_get(s->app, id, s->user, &m)) == -1)
 		return "database error";
 	if (r == 0)
 		return NULL;

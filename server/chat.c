@@ -129,7 +129,7 @@ chat_member(struct req *r, const char *id, struct smember *m,
 		req_fail(r, 404, "no such group: %s", id);
 		return -1;
 	}
-	if ((rc = sstore_member_get(r->app, id, r->user, m)) == -1)
+	if ((rc = sstore_group_member_get(r->app, id, r->user, m)) == -1)
 		goto fail;
 	if (rc == 1) {
 		req_fail(r, 403, "not a member of group %s", id);
@@ -224,7 +224,7 @@ chat_fanout(struct req *r, struct smsg *m, int is_new)
 
 	idlist_init(&to);
 	group = strcmp(m->chat_type, "GROUP") == 0;
-	if (group ? sstore_member_ids(m->app, m->to, 0, &to) == -1 :
+	if (group ? sstore_group_member_ids(m->app, m->to, 0, &to) == -1 :
 	    idlist_push(&to, m->to) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
@@ -236,7 +236,8 @@ chat_fanout(struct req *r, struct smsg *m, int is_new)
 	for (i = 0; i < to.n; i++)
 		flags[i] = group && is_new && strcmp(to.v[i], m->from) == 0;
 	/* Stored first, then pushed: no push of what could be lost. */
-	if ((is_new ? sstore_insert(m, &to, flags) : sstore_change(m)) == -1) {
+	if ((is_new ? sstore_msg_insert(m, &to, flags) :
+	    sstore_msg_change(m)) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}
@@ -304,7 +305,7 @@ chat_send(struct req *r)
 
 	/* UPSTREAM.md: a messageId is the sender's; a resend is answered. */
 	if (id != NULL) {
-		if ((rc = sstore_get(r->app, id, &old)) == -1) {
+		if ((rc = sstore_msg_get(r->app, id, &old)) == -1) {
 			req_fail(r, 500, "database error");
 			goto out;
 		}
@@ -387,7 +388,7 @@ chat_lookup(struct req *r, struct smsg *m)
 	memset(m, 0, sizeof *m);
 	if (req_id(r, "messageId", REQ_REQUIRED, &id) == -1)
 		return -1;
-	if ((rc = sstore_get(r->app, id, m)) == -1) {
+	if ((rc = sstore_msg_get(r->app, id, m)) == -1) {
 		req_fail(r, 500, "database error");
 		return -1;
 	}
@@ -421,8 +422,8 @@ chat_revoke(struct req *r)
 	sender = strcmp(m.from, r->user) == 0;
 	in_window = chat_revoke_ms == 0 || now - m.created_at <= chat_revoke_ms;
 	if (strcmp(m.chat_type, "GROUP") == 0 && (!sender || !in_window)) {
-		if ((rc = sstore_member_get(r->app, m.to, r->user, &mem)) ==
-		    -1) {
+		if ((rc = sstore_group_member_get(r->app, m.to, r->user,
+		    &mem)) == -1) {
 			req_fail(r, 500, "database error");
 			goto out;
 		}
@@ -618,7 +619,7 @@ chat_history(struct req *r)
 		return;
 	}
 	/* One row more than asked tells whether there is more. */
-	n = sstore_history(r->app, r->user, kind, target, before,
+	n = sstore_msg_history(r->app, r->user, kind, target, before,
 	    (int)limit + 1, chat_history_row, list);
 	if (n == -1) {
 		json_decref(list);

@@ -168,7 +168,7 @@ deliver_flush(void)
 {
 	if (deliver_ndone == 0)
 		return;
-	if (sstore_mark_delivered(deliver_done, deliver_ndone) == -1)
+	if (sstore_msg_mark_delivered(deliver_done, deliver_ndone) == -1)
 		log_warn("cannot record %zu deliveries (a seed sync pushes them "
 		    "again)", deliver_ndone);
 	deliver_ndone = 0;

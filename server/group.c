@@ -90,7 +90,7 @@ group_find(struct req *r, const struct sgroup *g, const char *user,
 {
 	int	 rc;
 
-	if ((rc = sstore_member_get(r->app, g->id, user, m)) == -1) {
+	if ((rc = sstore_group_member_get(r->app, g->id, user, m)) == -1) {
 		req_fail(r, 500, "database error");
 		return -1;
 	}
@@ -145,7 +145,7 @@ group_notify(struct req *r, const char *id, int managers, const char *extra,
 	struct idlist	 to;
 
 	idlist_init(&to);
-	if (sstore_member_ids(r->app, id, managers, &to) == -1 ||
+	if (sstore_group_member_ids(r->app, id, managers, &to) == -1 ||
 	    (extra != NULL && idlist_add(&to, extra) == -1)) {
 		log_warn("group %s: cannot send %s", id, type);
 		json_decref(data);
@@ -271,7 +271,7 @@ group_dismiss(struct req *r)
 	if (group_load_as(r, &g, &me, "owner", "dismiss the group") == -1)
 		goto out;
 	/* The members are told after they are gone: collect them first. */
-	if (sstore_member_ids(r->app, g.id, 0, &to) == -1 ||
+	if (sstore_group_member_ids(r->app, g.id, 0, &to) == -1 ||
 	    (o = group_json(&g)) == NULL) {
 		req_fail(r, 500, "database error");
 		goto out_group;
@@ -392,7 +392,7 @@ group_members(struct req *r)
 		goto out;
 	}
 	/* One row more than asked tells whether there is more. */
-	if (sstore_members(r->app, g.id, role, offset, (int)limit + 1,
+	if (sstore_group_members(r->app, g.id, role, offset, (int)limit + 1,
 	    group_members_row, list) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
@@ -445,7 +445,7 @@ group_join(struct req *r)
 		goto out;
 	}
 	if (strcmp(g.join_policy, "APPROVAL") == 0) {
-		if (sstore_request_put(r->app, g.id, r->user, message,
+		if (sstore_group_request_put(r->app, g.id, r->user, message,
 		    now) == -1) {
 			req_fail(r, 500, "database error");
 			goto out;
@@ -458,7 +458,8 @@ group_join(struct req *r)
 	}
 	if (group_room(r, &g, 1) == -1)
 		goto out;
-	if (sstore_member_add(r->app, g.id, r->user, "MEMBER", now) == -1) {
+	if (sstore_group_member_add(r->app, g.id, r->user, "MEMBER",
+	    now) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}
@@ -482,7 +483,7 @@ group_quit(struct req *r)
 		    "or dismiss it");
 		goto out;
 	}
-	if (sstore_member_remove(r->app, g.id, r->user) == -1) {
+	if (sstore_group_member_remove(r->app, g.id, r->user) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}
@@ -523,8 +524,8 @@ group_invite(struct req *r)
 		goto out_group;
 	}
 	for (i = 0; i < ids.n; i++) {
-		if ((rc = sstore_member_add(r->app, g.id, ids.v[i], "MEMBER",
-		    now)) == -1) {
+		if ((rc = sstore_group_member_add(r->app, g.id, ids.v[i],
+		    "MEMBER", now)) == -1) {
 			req_fail(r, 500, "database error");
 			goto out_group;
 		}
@@ -589,7 +590,7 @@ group_kick(struct req *r)
 		goto out_group;
 	}
 	for (i = 0; i < gone.n; i++) {
-		if (sstore_member_remove(r->app, g.id, gone.v[i]) == -1) {
+		if (sstore_group_member_remove(r->app, g.id, gone.v[i]) == -1) {
 			req_fail(r, 500, "database error");
 			goto out_group;
 		}
@@ -627,7 +628,7 @@ group_requests(struct req *r)
 		return;
 	list = json_array();
 	req_list(r, list, list == NULL ? -1 :
-	    sstore_requests(r->app, g.id, group_requests_row, list));
+	    sstore_group_requests(r->app, g.id, group_requests_row, list));
 	sstore_group_clear(&g);
 }
 
@@ -645,7 +646,7 @@ group_approve(struct req *r)
 	    req_bool(r, "accept", REQ_REQUIRED, &accept) == -1 ||
 	    group_load_as(r, &g, &me, "manager", "answer join requests") == -1)
 		return;
-	if ((rc = sstore_request_get(r->app, g.id, user, &q)) == -1) {
+	if ((rc = sstore_group_request_get(r->app, g.id, user, &q)) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}
@@ -655,7 +656,7 @@ group_approve(struct req *r)
 		goto out;
 	}
 	if (!accept) {
-		if (sstore_request_del(r->app, g.id, user) == -1) {
+		if (sstore_group_request_del(r->app, g.id, user) == -1) {
 			req_fail(r, 500, "database error");
 			goto out;
 		}
@@ -666,7 +667,7 @@ group_approve(struct req *r)
 		goto out;
 	if (rc == 1 && group_room(r, &g, 1) == -1)
 		goto out;
-	if ((rc = sstore_member_add(r->app, g.id, user, "MEMBER",
+	if ((rc = sstore_group_member_add(r->app, g.id, user, "MEMBER",
 	    broker_now_ms())) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
@@ -715,7 +716,7 @@ group_role(struct req *r)
 		goto out;
 	}
 	snprintf(m.role, sizeof m.role, "%s", role);
-	if (sstore_member_set(r->app, g.id, &m) != 0) {
+	if (sstore_group_member_set(r->app, g.id, &m) != 0) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}
@@ -779,7 +780,7 @@ group_mute(struct req *r)
 		goto out;
 	}
 	m.muted_until = secs == 0 ? 0 : broker_now_ms() + secs * 1000;
-	if (sstore_member_set(r->app, g.id, &m) != 0) {
+	if (sstore_group_member_set(r->app, g.id, &m) != 0) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}

@@ -219,7 +219,7 @@ main_group_add(const struct sgroup *g, const struct idlist *members,
 	int		 rc;
 
 	for (i = 0; i < members->n; i++) {
-		if ((rc = sstore_member_get(g->app, g->id, members->v[i],
+		if ((rc = sstore_group_member_get(g->app, g->id, members->v[i],
 		    &m)) == -1)
 			goto fail;
 		if (rc == 0)
@@ -229,8 +229,8 @@ main_group_add(const struct sgroup *g, const struct idlist *members,
 			*why = "the group is full";
 			return -1;
 		}
-		if (sstore_member_add(g->app, g->id, members->v[i], "MEMBER",
-		    now) == -1)
+		if (sstore_group_member_add(g->app, g->id, members->v[i],
+		    "MEMBER", now) == -1)
 			goto fail;
 		count++;
 	}

@@ -196,22 +196,28 @@ typedef int (*sstore_friend_cb)(const struct sfriend *, void *);
 typedef int (*sstore_conv_cb)(const struct sconv *, void *);
 typedef int (*sstore_fgroup_cb)(const char *, const char *, void *);
 
-/* sstore.c: messages, deliveries, events, groups */
+/* sstore.c: the database */
 int	 sstore_open(const char *, char **);
 void	 sstore_close(void);
+
+/* sstore_msg.c: messages, deliveries, sync and history */
 void	 sstore_msg_clear(struct smsg *);
-int	 sstore_get(const char *, const char *, struct smsg *);
-int	 sstore_insert(struct smsg *, const struct idlist *, const int *);
-int	 sstore_change(struct smsg *);
-int	 sstore_mark_delivered(const struct sdelivery *, size_t);
-int	 sstore_pending(const char *, const char *, long long, int, sstore_cb,
-	    void *);
-int	 sstore_since(const char *, const char *, long long, int, int,
+int	 sstore_msg_get(const char *, const char *, struct smsg *);
+int	 sstore_msg_insert(struct smsg *, const struct idlist *, const int *);
+int	 sstore_msg_change(struct smsg *);
+int	 sstore_msg_mark_delivered(const struct sdelivery *, size_t);
+int	 sstore_msg_pending(const char *, const char *, long long, int,
 	    sstore_cb, void *);
-int	 sstore_history(const char *, const char *, char, const char *,
+int	 sstore_msg_since(const char *, const char *, long long, int, int,
+	    sstore_cb, void *);
+int	 sstore_msg_history(const char *, const char *, char, const char *,
 	    long long, int, sstore_cb, void *);
+
+/* sstore_event.c: events */
 int	 sstore_event_put(const char *, const struct idlist *, const char *,
 	    const char *, long long *);
+
+/* sstore_group.c: groups, members, join requests */
 void	 sstore_group_clear(struct sgroup *);
 int	 sstore_group_get(const char *, const char *, struct sgroup *);
 int	 sstore_group_create(const struct sgroup *, const struct idlist *);
@@ -221,21 +227,23 @@ int	 sstore_group_list(const char *, const char *, sstore_group_cb,
 	    void *);
 int	 sstore_group_transfer(const char *, const char *, const char *,
 	    const char *);
-int	 sstore_member_get(const char *, const char *, const char *,
+int	 sstore_group_member_get(const char *, const char *, const char *,
 	    struct smember *);
-int	 sstore_member_ids(const char *, const char *, int, struct idlist *);
-int	 sstore_members(const char *, const char *, const char *, long long,
-	    int, sstore_member_cb, void *);
-int	 sstore_member_add(const char *, const char *, const char *,
+int	 sstore_group_member_ids(const char *, const char *, int,
+	    struct idlist *);
+int	 sstore_group_members(const char *, const char *, const char *,
+	    long long, int, sstore_member_cb, void *);
+int	 sstore_group_member_add(const char *, const char *, const char *,
 	    const char *, long long);
-int	 sstore_member_remove(const char *, const char *, const char *);
-int	 sstore_member_set(const char *, const char *, const struct smember *);
-int	 sstore_request_put(const char *, const char *, const char *,
+int	 sstore_group_member_remove(const char *, const char *, const char *);
+int	 sstore_group_member_set(const char *, const char *,
+	    const struct smember *);
+int	 sstore_group_request_put(const char *, const char *, const char *,
 	    const char *, long long);
-int	 sstore_request_get(const char *, const char *, const char *,
+int	 sstore_group_request_get(const char *, const char *, const char *,
 	    struct srequest *);
-int	 sstore_request_del(const char *, const char *, const char *);
-int	 sstore_requests(const char *, const char *, sstore_request_cb,
+int	 sstore_group_request_del(const char *, const char *, const char *);
+int	 sstore_group_requests(const char *, const char *, sstore_request_cb,
 	    void *);
 
 /* sstore_social.c: friends, blacklist, profiles, conversation settings */

@@ -1,17 +1,29 @@
 /*
- * sstore_int.h: what the two store files (sstore.c, sstore_social.c) share:
- * the database handle and the statement helpers of sstore.c. Private to
- * them: the only files that include sqlite3.h.
+ * sstore_int.h: what the store files (sstore.c and its sstore_*.c) share:
+ * the database handle, the change counter, each file's statements and the
+ * statement helpers of sstore.c. Private to them: the only files that
+ * include sqlite3.h.
  */
 #ifndef IMSERVER_SSTORE_INT_H
 #define IMSERVER_SSTORE_INT_H
 
 #include <sqlite3.h>
 
-extern sqlite3	*sstore_db;
+/* One file's statements: n SQL texts, prepared into stmts by sstore_open. */
+struct sstore_part {
+	const char *const	*sql;
+	sqlite3_stmt		**stmts;
+	int			 n;
+};
 
-int	 sstore_prepare(const char *const *, sqlite3_stmt **, int, char **);
-void	 sstore_finalize(sqlite3_stmt **, int);
+extern sqlite3	*sstore_db;
+extern long long sstore_seq;	/* last seq handed out: messages and events */
+
+extern const struct sstore_part	sstore_msg_part;	/* sstore_msg.c */
+extern const struct sstore_part	sstore_event_part;	/* sstore_event.c */
+extern const struct sstore_part	sstore_group_part;	/* sstore_group.c */
+extern const struct sstore_part	sstore_social_part;	/* sstore_social.c */
+
 int	 sstore_bind(sqlite3_stmt *, const char *, ...);
 int	 sstore_run(sqlite3_stmt *, const char *, ...);
 int	 sstore_step(sqlite3_stmt *);
@@ -23,9 +35,5 @@ char	*sstore_dup(sqlite3_stmt *, int);
 /* Requests (group joins, friend requests): rows of user, message, created_at. */
 int	 sstore_request_one(sqlite3_stmt *, struct srequest *);
 int	 sstore_request_each(sqlite3_stmt *, sstore_request_cb, void *);
-
-/* sstore_social.c, called by sstore_open and sstore_close */
-int	 sstore_social_prepare(char **);
-void	 sstore_social_finalize(void);
 
 #endif

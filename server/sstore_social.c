@@ -164,20 +164,10 @@ static sqlite3_stmt	*sstore_social_stmts[SSOCIAL_NSTMTS];
 
 #define SST(x)	(sstore_social_stmts[SSOCIAL_##x])
 
-/* Prepare this file's statements (from sstore_open). Returns 0 or -1. */
-int
-sstore_social_prepare(char **cause)
-{
-	return sstore_prepare(sstore_social_sql, sstore_social_stmts,
-	    SSOCIAL_NSTMTS, cause);
-}
-
-/* Finalize this file's statements (from sstore_close). */
-void
-sstore_social_finalize(void)
-{
-	sstore_finalize(sstore_social_stmts, SSOCIAL_NSTMTS);
-}
+/* This file's statements, for sstore_open and sstore_close. */
+const struct sstore_part sstore_social_part = {
+	sstore_social_sql, sstore_social_stmts, SSOCIAL_NSTMTS
+};
 
 /*
  * Append the first column of every row of a bound query to out. Returns 0

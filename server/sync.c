@@ -148,7 +148,7 @@ sync_seed_step(struct session *s)
 		}
 		sync_init(&sy, s, SYNC_SEED_BATCH);
 		sy.seed = 1;
-		n = sstore_pending(s->app, s->user, s->seed_seq,
+		n = sstore_msg_pending(s->app, s->user, s->seed_seq,
 		    SYNC_SEED_BATCH, sync_row, &sy);
 		s->seed_count += (unsigned int)sy.count;
 		if (sy.last > 0)
@@ -244,8 +244,8 @@ sync_chat(struct req *r)
 	/* UPSTREAM.md: missed events come interleaved, in seq order. */
 	sy.events = broker_sub_id(s, DEST_EVENTS) != NULL;
 	/* One row more than asked tells whether there is more. */
-	n = sstore_since(s->app, s->user, from, max + 1, sy.events, sync_row,
-	    &sy);
+	n = sstore_msg_since(s->app, s->user, from, max + 1, sy.events,
+	    sync_row, &sy);
 	if (n == -1) {
 		req_fail(r, 500, "database error");
 		return;
