@@ -286,7 +286,8 @@ uninstall-completion:
 # ---- end of packaging ----
 
 # ---- Power loss (issue 15): the power-cut test of the cache ----
-# test_powercut (in UNIT_TESTS, so make check runs it: 400 cuts) drives the
+# test_powercut (in UNIT_TESTS, so make check runs it: 300 cuts, and 75
+# with durability normal, which must lose answered sends) drives the
 # store through a VFS shim that loses power at random writes and syncs
 # (tests/powercut/pcvfs.c) and checks proto/RPC.md's "Durability" after
 # each cut. make powercut cuts POWERCUT_CUTS times (POWERCUT_SEED repeats
