@@ -40,7 +40,8 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c server/sstore_msg.c server/sstore_event.c \
 		   server/sstore_group.c server/sstore_social.c server/req.c \
-		   server/idlist.c server/chat.c server/group.c server/friend.c \
+		   server/idlist.c server/chat.c server/group.c \
+		   server/group_member.c server/friend.c \
 		   server/social.c server/route.c server/sync.c \
 		   server/deliver.c
 LIB_SRCS	:= client-lib/imgw.c proto/buf.c proto/rpc.c proto/paths.c

@@ -390,7 +390,7 @@ int	 broker_event_user(const char *, const char *, struct session *,
 
 /*
  * One request: a SEND to an /app destination with its JSON body, as the
- * handlers of chat.c, group.c, friend.c and social.c see it.
+ * handlers of chat.c, group*.c, friend.c and social.c see it.
  */
 struct req {
 	struct session	*s;
@@ -455,17 +455,19 @@ void	 group_dismiss(struct req *);
 void	 group_update(struct req *);
 void	 group_list(struct req *);
 void	 group_info(struct req *);
-void	 group_members(struct req *);
-void	 group_join(struct req *);
-void	 group_quit(struct req *);
-void	 group_invite(struct req *);
-void	 group_kick(struct req *);
-void	 group_requests(struct req *);
-void	 group_approve(struct req *);
-void	 group_role(struct req *);
-void	 group_transfer(struct req *);
-void	 group_mute(struct req *);
 void	 group_mute_all(struct req *);
+
+/* group_member.c */
+void	 group_member_list(struct req *);
+void	 group_member_join(struct req *);
+void	 group_member_quit(struct req *);
+void	 group_member_invite(struct req *);
+void	 group_member_kick(struct req *);
+void	 group_member_requests(struct req *);
+void	 group_member_approve(struct req *);
+void	 group_member_role(struct req *);
+void	 group_member_transfer(struct req *);
+void	 group_member_mute(struct req *);
 
 /* friend.c */
 void	 friend_request(struct req *);
