@@ -284,6 +284,11 @@ install-completion:
 uninstall: uninstall-completion
 uninstall-completion:
 	rm -f $(DESTDIR)$(COMPLETIONDIR)/imgw
+
+# examples/node depends on bindings/node through a file: dependency that npm
+# ci copies (examples/node/.npmrc): copy it again when the package changes.
+$(B)/.node-deps: bindings/node/package.json bindings/node/index.js \
+		 bindings/node/index.d.ts bindings/node/api.d.ts
 # ---- end of packaging ----
 
 # ---- Power loss (issue 15): the power-cut test of the cache ----

@@ -75,7 +75,10 @@ export declare class Client {
   call(method: string, args?: Record<string, unknown>, options?: CallOptions): Promise<any>;
   describe(): Promise<Description>;
   subscribe(options?: { since?: number; topics?: string[] }): Promise<number>;
-  listen(options?: ListenOptions): AsyncGenerator<ImgwEvent, void, undefined>;
+  listen(options?: ListenOptions): AsyncGenerator<ImgwEvent, void, undefined> & {
+    /** The newest seq when it subscribed. */
+    head: Promise<number>;
+  };
   close(): void;
 }
 export interface Client extends Api {}

@@ -325,7 +325,8 @@ export class Client {
    * seq it yielded): nothing is lost or repeated, and "lagged" is not
    * yielded. Ends when the daemon stops (after its "shutdown" event) or
    * cannot be reached again, or when no event came for timeout ms (0:
-   * never). Leaving the loop unsubscribes.
+   * never). Leaving the loop unsubscribes. The iterator's head is a
+   * promise of the newest seq when it subscribed.
    */
   listen({ since, topics, timeout = 0 } = {}) {
     this._conn.events.drain();	// what an earlier listen() left
@@ -333,7 +334,10 @@ export class Client {
     this._listener = token;
     const subscribed = this.call('events.subscribe', subscribeArgs(since, topics));
     subscribed.catch(() => {});	// seen when iterated
-    return this._listen(token, subscribed, since, topics, timeout);
+    const it = this._listen(token, subscribed, since, topics, timeout);
+    it.head = subscribed.then((r) => r.seq);	// the newest seq at subscribing
+    it.head.catch(() => {});
+    return it;
   }
 
   async *_listen(token, subscribed, since, topics, timeout) {

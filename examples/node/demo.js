@@ -1,26 +1,24 @@
 #!/usr/bin/env node
-'use strict';
 /*
  * demo.js: send a message, read the conversation's history and listen for
- * events, through imgwd's local socket (imgw_client.js). The same command
- * line and output as examples/python/demo.py:
+ * events, with the imgw package (bindings/node; here from package.json's
+ * file: dependency). The same command line and output as
+ * examples/python/demo.py:
  *
  *   node demo.js --to bob --text "hello"        send, then show the history
  *   node demo.js --count 5                      print the next 5 events
  *   node demo.js --to bob --text hi --count 2   all three
  *
- * Output, one item a line: "subscribed SEQ", "sent ID", "history USER N"
- * then one "  FROM: CONTENT (STATUS)" line per message (oldest first), and
- * "event JSON" per event. Errors go to stderr as "demo: CODE: MESSAGE" with
- * exit status 1 (2 for too few events).
+ * Errors go to stderr as "demo: CODE: MESSAGE" with exit status 1 (2 for
+ * too few events).
  */
-const { parseArgs } = require('node:util');
-const { ImgwError, connect, defaultSocketPath } = require('./imgw_client');
+import { parseArgs } from 'node:util';
+import { ImgwError, connect, socketPath } from 'imgw';
 
 const USAGE = `usage: demo.js [--socket PATH] [--to USER] [--text TEXT] [--count N]
                [--since SEQ] [--topics A,B] [--history N] [--timeout S]
 
-  --socket PATH   imgwd's socket (default: ${defaultSocketPath()})
+  --socket PATH   imgwd's socket (default: ${socketPath()})
   --to USER       the user to send to and show history of
   --text TEXT     the text to send (needs --to)
   --count N       how many events to wait for and print (0: none)
@@ -29,7 +27,7 @@ const USAGE = `usage: demo.js [--socket PATH] [--to USER] [--text TEXT] [--count
   --history N     how many of the newest messages to show (20)
   --timeout S     give up waiting for events after S seconds`;
 
-function integer(name, v, dflt) {
+function number(name, v, dflt) {
   if (v === undefined) return dflt;
   if (!/^-?\d+(\.\d+)?$/.test(v)) {
     console.error(`demo: --${name} wants a number, not ${JSON.stringify(v)}`);
@@ -39,75 +37,60 @@ function integer(name, v, dflt) {
 }
 
 async function main() {
-  let opts;
+  let o;
   try {
-    opts = parseArgs({
-      options: {
-        socket: { type: 'string' }, to: { type: 'string' },
-        text: { type: 'string' }, count: { type: 'string' },
-        since: { type: 'string' }, topics: { type: 'string' },
-        history: { type: 'string' }, timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+    o = parseArgs({
+      options: Object.fromEntries(['socket', 'to', 'text', 'count', 'since', 'topics',
+        'history', 'timeout'].map((k) => [k, { type: 'string' }])
+        .concat([['help', { type: 'boolean', short: 'h' }]])),
     }).values;
   } catch (e) {
     console.error(`demo: ${e.message}\n${USAGE}`);
     return 64;
   }
-  if (opts.help) {
+  if (o.help) {
     console.log(USAGE);
     return 0;
   }
-  if (opts.text !== undefined && !opts.to) {
+  if (o.text !== undefined && !o.to) {
     console.error('demo: --text needs --to');
     return 64;
   }
-  const count = integer('count', opts.count, 0);
-  const since = integer('since', opts.since, undefined);
-  const limit = integer('history', opts.history, 20);
-  const timeout = integer('timeout', opts.timeout, 0);
+  const count = number('count', o.count, 0);
+  const timeout = number('timeout', o.timeout, 0);
 
-  const gw = await connect(opts.socket);
+  const c = await connect({ path: o.socket, name: 'demo.js' });
   try {
-    await gw.call('client.hello', { name: 'demo.js' });
     let events = null;
     if (count > 0) {
-      // Subscribe first, so the events of our own send are seen too.
-      const topics = opts.topics ? opts.topics.split(',') : undefined;
-      events = gw.events({ subscribe: false, timeout: timeout * 1000 });
-      const pending = events.next();	// starts the iterator: no event missed
-      const head = await gw.subscribe({ since, topics });
-      console.log(`subscribed ${head}`);
-      events = { first: pending, it: events };
+      // Subscribed before sending, so our own send's events come too.
+      events = c.listen({ since: number('since', o.since, undefined),
+        topics: o.topics ? o.topics.split(',') : undefined, timeout: timeout * 1000 });
+      console.log(`subscribed ${await events.head}`);
     }
-    if (opts.text !== undefined) {
-      const sent = await gw.call('message.send', { user: opts.to, text: opts.text });
-      console.log(`sent ${sent.id}`);
-    }
-    if (opts.to) {
-      const page = await gw.call('message.history', { user: opts.to, limit });
-      const msgs = page.messages.slice().reverse();	// newest first: flip
-      console.log(`history ${opts.to} ${msgs.length}`);
-      for (const m of msgs) console.log(`  ${m.from}: ${m.content} (${m.status})`);
+    if (o.text !== undefined)
+      console.log(`sent ${(await c.message.send({ user: o.to, text: o.text })).id}`);
+    if (o.to) {
+      const page = await c.message.history({ user: o.to, limit: number('history', o.history, 20) });
+      console.log(`history ${o.to} ${page.messages.length}`);
+      for (const m of page.messages.reverse())	// newest first: flip
+        console.log(`  ${m.from}: ${m.content} (${m.status})`);
     }
     let got = 0;
     if (events) {
-      let r = await events.first;
-      while (!r.done) {
-        console.log(`event ${JSON.stringify(r.value)}`);
+      for await (const ev of events) {
+        console.log(`event ${JSON.stringify(ev)}`);
         if (++got === count) break;
-        r = await events.it.next();
       }
-      await events.it.return();
     }
     if (got < count) {
-      const why = gw.closed ? gw.closed.message : `no event within ${timeout}s`;
+      const why = c.closed ? c.closed.message : `no event within ${timeout}s`;
       console.error(`demo: ${got} of ${count} events: ${why}`);
       return 2;
     }
     return 0;
   } finally {
-    gw.close();
+    c.close();
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """
 demo.py: send a message, read the conversation's history and listen for
-events, through imgwd's local socket (examples/python/imgw_client.py).
+events, with the imgw package (bindings/python; pip install it, or run this
+from a checkout).
 
     demo.py --to bob --text "hello"          send, then show the history
     demo.py --count 5                        print the next 5 events
@@ -10,22 +11,25 @@ events, through imgwd's local socket (examples/python/imgw_client.py).
 Output, one item a line: "subscribed SEQ", "sent ID", "history USER N" then
 one "  FROM: CONTENT (STATUS)" line per message (oldest first), and
 "event JSON" per event. Errors go to stderr as "demo: CODE: MESSAGE" with
-exit status 1 (2 for a timeout).
+exit status 1 (2 for too few events).
 """
 import argparse
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from imgw_client import ImgwError, connect, default_socket_path  # noqa: E402
+try:
+    import imgw
+except ImportError:	# not installed: the package in this checkout
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), "..", "..", "bindings", "python"))
+    import imgw
 
 
 def main():
     ap = argparse.ArgumentParser(description="imgw client demo (Python)")
     ap.add_argument("--socket", help="imgwd's socket (default: %s)"
-                    % default_socket_path())
+                    % imgw.socket_path())
     ap.add_argument("--to", help="the user to send to and show history of")
     ap.add_argument("--text", help="the text to send (needs --to)")
     ap.add_argument("--count", type=int, default=0,
@@ -41,34 +45,30 @@ def main():
     if a.text is not None and not a.to:
         ap.error("--text needs --to")
 
-    with connect(a.socket) as gw:
-        gw.call("client.hello", name="demo.py")
+    with imgw.connect(a.socket, name="demo.py") as c:
+        events = None
         if a.count > 0:
-            # Subscribe first, so the events of our own send are seen too.
-            topics = a.topics.split(",") if a.topics else None
-            head = gw.subscribe(a.since, topics)
-            print("subscribed %d" % head, flush=True)
+            # Subscribed before sending, so our own send's events come too.
+            events = c.listen(a.since, a.topics.split(",") if a.topics else
+                              None, timeout=a.timeout or None)
+            print("subscribed %d" % events.head, flush=True)
         if a.text is not None:
-            sent = gw.call("message.send", user=a.to, text=a.text)
-            print("sent %s" % sent["id"], flush=True)
+            print("sent %s" % c.message.send(user=a.to, text=a.text)["id"],
+                  flush=True)
         if a.to:
-            page = gw.call("message.history", user=a.to, limit=a.history)
-            msgs = list(reversed(page["messages"]))	# newest first: flip
+            msgs = c.message.history(user=a.to, limit=a.history)["messages"]
             print("history %s %d" % (a.to, len(msgs)))
-            for m in msgs:
+            for m in reversed(msgs):	# newest first: flip
                 print("  %s: %s (%s)" % (m.get("from"), m.get("content"),
-                                         m.get("status")))
-            sys.stdout.flush()
+                                         m.get("status")), flush=True)
         got = 0
-        if a.count > 0:
-            for ev in gw.events(subscribe=False, timeout=a.timeout or None):
-                print("event " + json.dumps(ev, ensure_ascii=False),
-                      flush=True)
-                got += 1
-                if got == a.count:
-                    break
+        for ev in events or ():
+            print("event " + json.dumps(ev, ensure_ascii=False), flush=True)
+            got += 1
+            if got == a.count:
+                break
         if got < a.count:
-            why = gw.closed.message if gw.closed else \
+            why = c.closed.message if c.closed else \
                 "no event within %ss" % a.timeout
             print("demo: %d of %d events: %s" % (got, a.count, why),
                   file=sys.stderr)
@@ -79,7 +79,7 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except ImgwError as e:
+    except imgw.ImgwError as e:
         print("demo: %s: %s" % (e.code, e.message), file=sys.stderr)
         sys.exit(1)
     except OSError as e:

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """
 The client examples against a live gateway pair (imserver, alice, bob): the
-Python and Node.js demos send to bob, read the history and listen for events;
-both libraries call, fail with code and message, pipeline, and follow the
-event stream; the default socket path is found as RPC.md says; and a C
-program pipelines 10,000 rpc.ping calls through libimgw's imgw_call_async.
+Python and Node.js demos (on the imgw packages in bindings/) send to bob,
+read the history and listen for events; both packages call, fail with code
+and message, pipeline, and follow the event stream; the default socket path
+is found as RPC.md says; and a C program pipelines 10,000 rpc.ping calls
+through libimgw's imgw_call_async. The packages' own suites are
+test_python_binding.py and test_node_binding.py.
 """
 import json
 import os
@@ -25,15 +27,17 @@ PY_DEMO = [sys.executable, os.path.join(PY_DIR, "demo.py")]
 NODE_DEMO = ["node", os.path.join(NODE_DIR, "demo.js")]
 DEMOS = (("python", PY_DEMO), ("node", NODE_DEMO))
 
-sys.path.insert(0, PY_DIR)
-import imgw_client  # noqa: E402
+# The Python package from this checkout; the Node one as the example
+# installs it (npm ci in examples/node copies bindings/node).
+sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
+import imgw  # noqa: E402
+NODE_PKG = os.path.join(NODE_DIR, "node_modules", "imgw", "index.js")
 
 
 def need_node():
     """Fail clearly if the Node example's dependency is not installed."""
-    dep = os.path.join(NODE_DIR, "node_modules", "@msgpack", "msgpack")
-    check(os.path.isdir(dep), "%s is missing: run make check (it runs npm ci "
-          "in examples/node)" % dep)
+    check(os.path.isfile(NODE_PKG), "%s is missing: run make check (it runs "
+          "npm ci in examples/node)" % NODE_PKG)
 
 
 class Demo:
@@ -220,10 +224,11 @@ def test_default_socket_path(env):
         ("XDG_RUNTIME_DIR", dict(base, XDG_RUNTIME_DIR=xdg), alice.sock),
         ("neither", dict(base), "/tmp/imgw-%d/imgwd.sock" % os.getuid()),
     )
-    node_path = ("const c = require(%r); console.log(c.defaultSocketPath());"
-                 % os.path.join(NODE_DIR, "imgw_client.js"))
-    py_path = ("import sys; sys.path.insert(0, %r); import imgw_client; "
-               "print(imgw_client.default_socket_path())" % PY_DIR)
+    node_path = ("import(%r).then((m) => console.log(m.socketPath()));"
+                 % NODE_PKG)
+    py_path = ("import sys; sys.path.insert(0, %r); import imgw; "
+               "print(imgw.socket_path())"
+               % os.path.join(ROOT, "bindings", "python"))
     for what, environ, want in cases:
         for name, argv in (("python", [sys.executable, "-c", py_path]),
                            ("node", ["node", "-e", node_path])):
@@ -252,10 +257,10 @@ def test_default_socket_path(env):
 
 def test_python_library(env):
     srv, alice, bob = env.pair()
-    gw = imgw_client.connect(alice.sock)
+    gw = imgw.connect(alice.sock)
     try:
         check_eq(gw.call("rpc.ping"), "pong", "call rpc.ping")
-        check_eq(gw.call("client.hello", name="lib")["version"], "1.0",
+        check_eq(gw.client.hello(name="lib")["version"], "1.0",
                  "client.hello version")
         for method, args, code in (("message.get", {"id": "nope"}, "not_found"),
                                    ("no.such.method", {}, "no_such_method"),
@@ -263,7 +268,7 @@ def test_python_library(env):
             try:
                 r = gw.call(method, **args)
                 raise TestFailure("%s %r answered %r" % (method, args, r))
-            except imgw_client.ImgwError as e:
+            except imgw.ImgwError as e:
                 check_eq(e.code, code, "code of %s %r" % (method, args))
                 check(isinstance(e.message, str) and e.message,
                       "message of %s: %r" % (method, e.message))
@@ -286,30 +291,32 @@ def test_python_library(env):
                  "a failed future's exception")
 
         # Events: a replay with topics, then live ones.
-        it = gw.events(since=0, topics=["session.state"], timeout=10)
+        it = gw.listen(since=0, topics=["session.state"], timeout=10)
         states = [next(it)["state"] for _ in range(3)]
+        it.close()
         check_eq(states, ["connecting", "syncing", "online"],
                  "session.state events replayed since 0")
-        head = gw.subscribe(topics=["message"])
-        mid = gw.call("message.send", user="bob", text="lib")["id"]
-        ev = gw.next_event(10)
-        check(ev and ev["type"] == "message.new" and ev["seq"] > head and
+        it = gw.listen(topics=["message"], timeout=10)
+        mid = gw.message.send(user="bob", text="lib")["id"]
+        ev = next(it)
+        check(ev and ev["type"] == "message.new" and ev["seq"] > it.head and
               ev["message"]["id"] == mid, "the live message.new: %r" % ev)
-        ev = gw.next_event(10)
+        ev = next(it)
         check(ev and ev["type"] == "message.status" and ev["id"] == mid,
               "the live message.status: %r" % ev)
+        it.close()
     finally:
         gw.close()
     try:
         gw.call("rpc.ping")
         raise TestFailure("a call after close succeeded")
-    except imgw_client.ConnectionClosed as e:
+    except imgw.ConnectionClosed as e:
         check_eq(e.code, "io", "code after close")
 
     # The daemon going away fails waiting calls and ends the event stream.
-    gw = imgw_client.connect(alice.sock)
+    gw = imgw.connect(alice.sock)
     got = []
-    t = threading.Thread(target=lambda: got.extend(gw.events()))
+    t = threading.Thread(target=lambda: got.extend(gw.listen()))
     t.start()
     wait_for(lambda: any(c["subscribed"] for c in
                          alice.call("client.list")["clients"]),
@@ -317,63 +324,56 @@ def test_python_library(env):
     alice.stop()
     t.join(10)
     check(not t.is_alive(), "the events iterator ended when imgwd stopped")
-    check(isinstance(gw.closed, imgw_client.ConnectionClosed),
+    check(isinstance(gw.closed, imgw.ConnectionClosed),
           "closed says why: %r" % gw.closed)
     gw.close()
 
 
 NODE_LIB_SCRIPT = r"""
-const { connect, ImgwError, ConnectionClosed } = require(process.argv[1]);
-(async () => {
-  const out = {};
-  const gw = await connect(process.argv[2]);
-  out.ping = await gw.call('rpc.ping');
-  out.errors = [];
-  for (const [m, a] of [['message.get', { id: 'nope' }], ['no.such.method', {}],
-                        ['message.send', { user: 'bob' }]]) {
-    try { await gw.call(m, a); out.errors.push('answered'); }
-    catch (e) { out.errors.push([e instanceof ImgwError, e.code, typeof e.message]); }
-  }
-  let callbacks = 0;
-  const ps = [];
-  for (let i = 0; i < 2000; i++)
-    ps.push(gw.call('rpc.ping', {}, (err, res) => { if (!err && res === 'pong') callbacks++; }));
-  const res = await Promise.all(ps);
-  out.pipelined = res.filter((r) => r === 'pong').length;
-  out.callbacks = callbacks;
-  out.states = [];
-  const it = gw.events({ since: 0, topics: ['session.state'], timeout: 10000 });
-  for await (const ev of it) {
-    out.states.push(ev.state);
-    if (out.states.length === 3) break;
-  }
-  const live = [];
-  const head = await gw.subscribe({ topics: ['message'] });
-  const stream = gw.events({ subscribe: false, timeout: 10000 });
-  const first = stream.next();
-  const sent = await gw.call('message.send', { user: 'bob', text: 'node lib' });
-  let r = await first;
-  while (!r.done) {
-    live.push([r.value.type, r.value.seq > head,
-               (r.value.message || {}).id || r.value.id]);
-    if (live.length === 2) break;
-    r = await stream.next();
-  }
-  out.live = live;
-  out.sent = sent.id;
-  gw.close();
-  try { await gw.call('rpc.ping'); out.afterClose = 'answered'; }
-  catch (e) { out.afterClose = [e instanceof ConnectionClosed, e.code]; }
-  console.log(JSON.stringify(out));
-})().catch((e) => { console.error(e); process.exit(1); });
+const { connect, ImgwError, ConnectionClosed } = await import(process.argv[1]);
+const out = {};
+const gw = await connect({ path: process.argv[2] });
+out.ping = await gw.call('rpc.ping');
+out.errors = [];
+for (const [m, a] of [['message.get', { id: 'nope' }], ['no.such.method', {}],
+                      ['message.send', { user: 'bob' }]]) {
+  try { await gw.call(m, a); out.errors.push('answered'); }
+  catch (e) { out.errors.push([e instanceof ImgwError, e.code, typeof e.message]); }
+}
+let callbacks = 0;
+const ps = [];
+for (let i = 0; i < 2000; i++)
+  ps.push(gw.rpc.ping().then((res) => { if (res === 'pong') callbacks++; return res; }));
+const res = await Promise.all(ps);
+out.pipelined = res.filter((r) => r === 'pong').length;
+out.callbacks = callbacks;
+out.states = [];
+for await (const ev of gw.listen({ since: 0, topics: ['session.state'], timeout: 10000 })) {
+  out.states.push(ev.state);
+  if (out.states.length === 3) break;
+}
+const live = [];
+const stream = gw.listen({ topics: ['message'], timeout: 10000 });
+const head = await stream.head;
+const sent = await gw.message.send({ user: 'bob', text: 'node lib' });
+for await (const ev of stream) {
+  live.push([ev.type, ev.seq > head, (ev.message || {}).id || ev.id]);
+  if (live.length === 2) break;
+}
+out.live = live;
+out.sent = sent.id;
+gw.close();
+try { await gw.call('rpc.ping'); out.afterClose = 'answered'; }
+catch (e) { out.afterClose = [e instanceof ConnectionClosed, e.code]; }
+console.log(JSON.stringify(out));
 """
 
 
 def test_node_library(env):
     need_node()
     srv, alice, bob = env.pair()
-    r = subprocess.run(["node", "-e", NODE_LIB_SCRIPT,
-                        os.path.join(NODE_DIR, "imgw_client.js"), alice.sock],
+    r = subprocess.run(["node", "--input-type=module", "-e", NODE_LIB_SCRIPT,
+                        NODE_PKG, alice.sock],
                        capture_output=True, text=True, timeout=60)
     check_eq(r.returncode, 0, "the node script's exit status (stderr %r)"
              % r.stderr)
@@ -384,7 +384,7 @@ def test_node_library(env):
                              [True, "bad_params", "string"]],
              "errors: (ImgwError, code, typeof message)")
     check_eq((out["pipelined"], out["callbacks"]), (2000, 2000),
-             "2,000 pipelined pings: results and callbacks")
+             "2,000 pipelined pings: results and then-callbacks")
     check_eq(out["states"], ["connecting", "syncing", "online"],
              "session.state events replayed since 0")
     check_eq(out["live"], [["message.new", True, out["sent"]],

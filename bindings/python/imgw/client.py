@@ -298,8 +298,8 @@ class Client:
         self._conn.drain()	# what an earlier listen() left
         token = self._listener = object()	# the latest listen() is the one
         head = self.subscribe(since, topics)
-        return self._listen(token, since if since is not None else head,
-                            topics, timeout)
+        return Events(self._listen(token, since if since is not None else
+                                   head, topics, timeout), head)
 
     def _listen(self, token, last, topics, timeout):
         stopping, progressed, current = False, True, False
@@ -344,6 +344,26 @@ class Client:
                     self._conn.drain()
                 except ImgwError:
                     pass
+
+
+class Events:
+    """
+    What listen() returns: an iterator of events; head is the newest seq
+    when it subscribed, close() unsubscribes.
+    """
+
+    def __init__(self, gen, head):
+        self._gen = gen
+        self.head = head
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._gen)
+
+    def close(self):
+        self._gen.close()
 
 
 def connect(path=None, *, account=None, timeout=10.0, name=None):
