@@ -12,7 +12,8 @@ import re
 import subprocess
 import sys
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..")
+ROOT = os.path.abspath(ROOT)
 PKG = os.path.join(ROOT, "bindings", "node")
 
 

@@ -15,7 +15,8 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..")
+ROOT = os.path.abspath(ROOT)
 PKG = os.path.join(ROOT, "bindings", "python")
 TESTS = os.path.join(PKG, "tests")
 
