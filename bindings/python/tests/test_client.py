@@ -126,6 +126,7 @@ def test_listen_replays_since_then_live(pair):
         assert states == ["connecting", "syncing", "online"]
         # Leaving the loop unsubscribed: a new listen starts clean.
         it = c.listen(topics=["message"], timeout=10)
+        assert isinstance(it.head, int)	# the newest seq at subscribing
         sender = imgw.connect(alice.sock)
         got = []
 
@@ -136,6 +137,7 @@ def test_listen_replays_since_then_live(pair):
         ev = next(it)
         t.join()
         assert ev["type"] == "message.new" and ev["message"]["id"] == got[0]
+        assert ev["seq"] > it.head
         ev = next(it)
         assert ev["type"] == "message.status" and ev["id"] == got[0]
         it.close()
