@@ -35,7 +35,8 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/listener.c daemon/client.c daemon/dispatch.c \
 		   daemon/m_session.c daemon/m_message.c daemon/events.c \
 		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c \
-		   daemon/m_social.c daemon/m_batch.c daemon/caps.c \
+		   daemon/social.c daemon/forward.c daemon/m_friend.c \
+		   daemon/m_batch.c daemon/caps.c \
 		   daemon/m_group.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c server/sstore_msg.c server/sstore_event.c \

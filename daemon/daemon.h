@@ -246,12 +246,49 @@ void		 client_turn_failed(const char *why);
 /* Whether some client has answers waiting to be written. */
 int		 client_output_pending(void);
 
-/* dispatch.c: the method table. */
+/* dispatch.c: the one method table, made of each domain's rows. */
 #define DISPATCH_LATER	1	/* the handler answers later with client_reply */
 typedef int	 method_fn(struct client *, uint32_t msgid, json_t *args,
 		     json_t **result, json_t **error);
+typedef void	 apply_fn(json_t *args, json_t *data);
+typedef json_t	*cached_fn(json_t *args);
+typedef json_t	*answer_fn(json_t *args, json_t *data);
+
+/*
+ * A method. params is its one argument specification: dispatch checks the
+ * arguments against it before anything runs, and rpc.describe shows it
+ * ("name:type", "?" after an optional name, "user|group:id" for exactly one
+ * of the two; types id, string, int, bool, array, object, token). A method
+ * the server serves has a destination instead of a handler (forward.c).
+ */
+struct method {
+	const char	*name;
+	method_fn	*fn;		/* the local handler; NULL: forwarded */
+	const char	*params;
+	const char	*summary;
+	const char	*dest;		/* /app/... when forwarded */
+	apply_fn	*apply;		/* a successful answer, into the cache */
+	cached_fn	*cached;	/* the answer when the server cannot */
+	answer_fn	*answer;	/* the answer, when not the server's data */
+};
+#define METHOD(name, fn, params, summary) \
+	{ name, fn, params, summary, NULL, NULL, NULL, NULL }
+#define FORWARD(name, dest, params, summary, apply, cached, answer) \
+	{ name, NULL, params, summary, dest, apply, cached, answer }
+
+/* A domain's rows of the table (each m_*.c file has one). */
+struct method_rows {
+	const struct method	*v;
+	size_t			 n;
+};
+#define METHOD_ROWS(rows) { rows, sizeof rows / sizeof rows[0] }
+extern const struct method_rows session_methods, message_methods,
+		 conversation_methods, group_methods, friend_methods,
+		 batch_methods, db_methods;
+
 void		 dispatch(struct client *, uint32_t msgid, const char *method,
 		     json_t *params);
+const struct method *dispatch_find(const char *name);
 json_t		*dispatch_methods(void);
 
 /* Argument helpers for handlers (dispatch.c): 0 on success, -1 with *error set. */
@@ -262,38 +299,33 @@ int		 arg_int(json_t *args, const char *key, int64_t min, int64_t max,
 int		 arg_conversation(json_t *args, char *conv, size_t len,
 		     json_t **error);
 
-/* Handlers: m_session.c, m_message.c. */
-method_fn	 m_rpc_describe, m_rpc_ping, m_client_hello, m_client_list, m_session_status, m_session_reconnect,
-		 m_session_login, m_session_logout,
-		 m_events_subscribe, m_events_unsubscribe;
+/* Handlers: m_session.c, m_message.c, m_conversation.c, m_db.c, m_batch.c. */
+method_fn	 m_rpc_describe, m_rpc_ping, m_client_hello, m_client_list,
+		 m_session_status, m_session_reconnect, m_session_login,
+		 m_session_logout, m_events_subscribe, m_events_unsubscribe;
 method_fn	 m_message_send, m_message_history, m_message_revoke,
 		 m_message_get, m_message_search, m_message_delete,
 		 m_message_resend, m_message_cancel, m_message_broadcast,
-		 m_message_forward, m_batch, m_friend_search, m_group_search,
-		 m_group_member_search;
+		 m_message_forward, m_batch;
 method_fn	 m_conversation_list, m_conversation_get, m_conversation_read,
 		 m_conversation_pin, m_conversation_mute, m_conversation_draft,
 		 m_conversation_delete, m_conversation_unread,
 		 m_conversation_clear, m_conversation_read_all;
 method_fn	 m_db_stats, m_db_vacuum, m_db_check;
 /* m_group.c: groups followed by id. */
-method_fn	 m_group_follow, m_group_unfollow, m_group_followed;
 void		 group_follow_all(void);
-/* m_social.c: groups, friends, blacklist, profiles: forwarded and cached. */
-int		 social_dispatch(struct client *, uint32_t msgid, const char *method,
-		     json_t *args, json_t **result, json_t **error);
-json_t		*social_methods(void);
-int		 social_has(const char *method);
-void		 social_event(json_t *body);
-void		 social_connected(void);
-void		 social_refused(const char *message);
-void		 social_forget_seen(void);
-/* Tell the server about a local conversation change (best effort). */
-void		 social_conversation_sync(const char *conv, const char *field,
-		     json_t *value);
-void		 social_read_sync(const char *conv, const char *upto);
+
+/* forward.c: methods the server serves, and notices to it. */
+int		 forward_call(const struct method *, struct client *,
+		     uint32_t msgid, json_t *args, json_t **result,
+		     json_t **error);
 /* Arguments renamed for the server: user -> userId/peerId, group -> groupId... */
-json_t		*social_upstream_args(json_t *args, int conversation);
+json_t		*forward_args(json_t *args, int conversation);
+void		 forward_refresh(const char *method, json_t *args);
+/* Tell the server about a local conversation change (best effort). */
+void		 forward_conversation_set(const char *conv, const char *field,
+		     json_t *value);
+void		 forward_read(const char *conv, const char *upto);
 
 /* Take a chat message from the server (m_message.c). */
 void		 message_received(json_t *msg);

@@ -1,7 +1,8 @@
 /*
- * dispatch: the method table of the local RPC and the argument checks every
- * handler shares. Handlers live in m_<domain>.c; this file only routes and
- * validates, and never touches the store or the upstream.
+ * dispatch: the one method table (each domain file's rows), the check of
+ * every call's arguments against its method's specification, and routing:
+ * a local handler, or forward_call for a method the server serves. Never
+ * touches the store or the upstream itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,94 +12,121 @@
 #include "log.h"
 #include "rpc.h"
 
-/*
- * A method: its handler, its parameters and a line about it. params is a
- * compact list for rpc.describe: "name:type" entries separated by spaces,
- * "?" after the name when optional, and "user|group" for the conversation
- * (exactly one of them). Types: id, string, int, bool, token.
- */
-struct method {
-	const char	*name;
-	method_fn	*fn;
-	const char	*params;
-	const char	*summary;
-};
-
-#define CONV	"user|group:id"
-
 /* Requests one client may have waiting for the server at once. */
 #define DISPATCH_INFLIGHT_MAX	256
+/* The longest id an argument may hold (message ids; users and groups: 64). */
+#define DISPATCH_ID_MAX		128
 
-static const struct method methods[] = {
-	{ "rpc.describe", m_rpc_describe, "",
-	    "the protocol: methods, events, error codes" },
-	{ "rpc.ping", m_rpc_ping, "", "answer at once (for latency checks)" },
-	{ "client.hello", m_client_hello, "name:string",
-	    "name this client (shown by client.list)" },
-	{ "client.list", m_client_list, "", "the connected clients" },
-	{ "session.status", m_session_status, "", "connection state and identity" },
-	{ "session.reconnect", m_session_reconnect, "", "reconnect now" },
-	{ "session.login", m_session_login, "token:token",
-	    "use a new token and reconnect" },
-	{ "session.logout", m_session_logout, "",
-	    "disconnect and stay offline until login or reconnect" },
-	{ "events.subscribe", m_events_subscribe, "since?:int topics?:array",
-	    "receive events after seq since, of the given type prefixes" },
-	{ "events.unsubscribe", m_events_unsubscribe, "", "stop receiving events" },
-	{ "message.send", m_message_send, CONV " text:string type?:string "
-	    "payload?:object mentions?:array replyTo?:id id?:id",
-	    "send a message (durably queued)" },
-	{ "message.broadcast", m_message_broadcast, "users:array text:string",
-	    "send the same text to many users" },
-	{ "message.forward", m_message_forward, "id:id " CONV,
-	    "send a copy of a cached message" },
-	{ "message.history", m_message_history,
-	    CONV " limit?:int before?:id after?:id order?:string",
-	    "a page of cached history" },
-	{ "message.get", m_message_get, "id:id", "one cached message" },
-	{ "message.revoke", m_message_revoke, "id:id", "revoke a message you sent" },
-	{ "message.search", m_message_search, "text:string user?:id group?:id "
-	    "sender?:id from?:int to?:int limit?:int cursor?:string",
-	    "substring search of the cache" },
-	{ "message.delete", m_message_delete, "id?:id ids?:array",
-	    "forget messages locally" },
-	{ "message.resend", m_message_resend, "id:id", "re-send a FAILED message" },
-	{ "message.cancel", m_message_cancel, "id:id", "withdraw an unsent message" },
-	{ "conversation.list", m_conversation_list, "limit?:int offset?:int",
-	    "conversations, pinned first" },
-	{ "conversation.get", m_conversation_get, CONV, "one conversation" },
-	{ "conversation.read", m_conversation_read, CONV " upto?:id",
-	    "mark read up to a message" },
-	{ "conversation.pin", m_conversation_pin, CONV " pinned?:bool",
-	    "pin or unpin" },
-	{ "conversation.mute", m_conversation_mute, CONV " muted?:bool",
-	    "do not disturb" },
-	{ "conversation.draft", m_conversation_draft, CONV " text:string",
-	    "save a draft" },
-	{ "conversation.delete", m_conversation_delete, CONV,
-	    "delete with its cached history" },
-	{ "conversation.unread", m_conversation_unread, "", "total unread" },
-	{ "conversation.clear", m_conversation_clear, CONV,
-	    "forget its cached messages, keep it listed" },
-	{ "conversation.readAll", m_conversation_read_all, "",
-	    "mark every conversation read" },
-	{ "friend.search", m_friend_search, "text:string",
-	    "friends by id, remark or nickname (cache)" },
-	{ "group.search", m_group_search, "text:string",
-	    "my groups by id or name (cache)" },
-	{ "group.member.search", m_group_member_search, "group:id text:string",
-	    "a group's members by id or nickname (cache)" },
-	{ "group.follow", m_group_follow, "group:id",
-	    "receive a group's messages (after every connect too)" },
-	{ "group.unfollow", m_group_unfollow, "group:id",
-	    "stop following a group" },
-	{ "group.followed", m_group_followed, "", "the groups followed" },
-	{ "batch", m_batch, "calls:array",
-	    "run many calls in one round trip: [{method, params}]" },
-	{ "db.stats", m_db_stats, "", "cache statistics" },
-	{ "db.vacuum", m_db_vacuum, "", "compact the cache" },
-	{ "db.check", m_db_check, "", "check the cache's integrity" },
+/* The table, in the order rpc.describe lists it. */
+static const struct method_rows *const dispatch_rows[] = {
+	&session_methods, &message_methods, &conversation_methods,
+	&group_methods, &friend_methods, &batch_methods, &db_methods,
 };
+
+/* The method called name, or NULL. */
+const struct method *
+dispatch_find(const char *name)
+{
+	const struct method_rows	*r;
+	size_t				 i, j;
+
+	for (i = 0; i < sizeof dispatch_rows / sizeof dispatch_rows[0]; i++) {
+		r = dispatch_rows[i];
+		for (j = 0; j < r->n; j++) {
+			if (strcmp(r->v[j].name, name) == 0)
+				return &r->v[j];
+		}
+	}
+	return NULL;
+}
+
+/* Whether s is an id argument: 1-128 of [A-Za-z0-9_.@-]. */
+static int
+dispatch_is_id(json_t *v)
+{
+	const char	*s = json_string_value(v);
+	size_t		 n;
+
+	if (s == NULL)
+		return 0;
+	n = json_string_length(v);
+	return n >= 1 && n <= DISPATCH_ID_MAX && strlen(s) == n &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.@-") == n;
+}
+
+/* Whether v has the JSON type a specification's type names. */
+static int
+dispatch_typed(const char *type, json_t *v)
+{
+	if (strcmp(type, "id") == 0)
+		return dispatch_is_id(v);
+	if (strcmp(type, "string") == 0 || strcmp(type, "token") == 0)
+		return json_is_string(v);
+	if (strcmp(type, "int") == 0)
+		return json_is_integer(v);
+	if (strcmp(type, "bool") == 0)
+		return json_is_boolean(v);
+	if (strcmp(type, "array") == 0)
+		return json_is_array(v);
+	if (strcmp(type, "object") == 0)
+		return json_is_object(v);
+	return 1;
+}
+
+/*
+ * Check args against a method's specification: required arguments given,
+ * each of its type, exactly one of a conversation's two. Handlers check
+ * ranges and lengths. Returns 0, or -1 with *error set.
+ */
+static int
+dispatch_check(const char *spec, json_t *args, json_t **error)
+{
+	char		*copy, *tok, *save = NULL, *colon, conv[80];
+	const char	*type;
+	json_t		*v;
+	int		 rc = 0, optional;
+
+	if ((copy = strdup(spec)) == NULL)
+		fatalx("out of memory");
+	for (tok = strtok_r(copy, " ", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, " ", &save)) {
+		if ((colon = strchr(tok, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		type = colon + 1;
+		if (strchr(tok, '|') != NULL) {
+			rc = arg_conversation(args, conv, sizeof conv, error);
+			continue;
+		}
+		if ((optional = colon[-1] == '?'))
+			colon[-1] = '\0';
+		v = json_object_get(args, tok);
+		if (v == NULL || json_is_null(v)) {
+			if (!optional) {
+				*error = rpc_error_new(RPC_E_BAD_PARAMS,
+				    "'%s' is required", tok);
+				rc = -1;
+			}
+		} else if (strcmp(type, "id") == 0 && json_is_string(v) &&
+		    json_string_length(v) > DISPATCH_ID_MAX) {
+			*error = rpc_error_new(RPC_E_TOO_LARGE,
+			    "'%s' is longer than %d bytes", tok, DISPATCH_ID_MAX);
+			rc = -1;
+		} else if (!dispatch_typed(type, v)) {
+			*error = rpc_error_new(RPC_E_BAD_PARAMS, "'%s' must be %s",
+			    tok, strcmp(type, "id") == 0 ? "an id (1-128 of A-Z "
+			    "a-z 0-9 _ . @ -)" : strcmp(type, "int") == 0 ?
+			    "an integer" : strcmp(type, "bool") == 0 ?
+			    "true or false" : strcmp(type, "array") == 0 ?
+			    "an array" : strcmp(type, "object") == 0 ?
+			    "an object" : "a string");
+			rc = -1;
+		}
+	}
+	free(copy);
+	return rc;
+}
 
 /* Expand a params spec into [{name, type, required}]. */
 static json_t *
@@ -108,6 +136,8 @@ dispatch_params(const char *spec)
 	char	*copy = strdup(spec), *tok, *save = NULL, *colon, *bar;
 	int	 required;
 
+	if (copy == NULL)
+		fatalx("out of memory");
 	for (tok = strtok_r(copy, " ", &save); tok != NULL;
 	    tok = strtok_r(NULL, " ", &save)) {
 		if ((colon = strchr(tok, ':')) == NULL)
@@ -138,23 +168,18 @@ dispatch_params(const char *spec)
 json_t *
 dispatch_methods(void)
 {
-	json_t	*a = json_array();
-	size_t	 i;
+	const struct method_rows	*r;
+	json_t				*a = json_array();
+	size_t				 i, j;
 
-	json_t	*more, *e;
-
-	for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
-		json_array_append_new(a, json_pack("{s:s,s:o,s:s}", "name",
-		    methods[i].name, "params", dispatch_params(methods[i].params),
-		    "summary", methods[i].summary));
-	more = social_methods();
-	json_array_foreach(more, i, e) {
-		json_array_append_new(a, json_pack("{s:O,s:o,s:O}", "name",
-		    json_object_get(e, "name"), "params", dispatch_params(
-		    json_string_value(json_object_get(e, "params"))), "summary",
-		    json_object_get(e, "summary")));
+	for (i = 0; i < sizeof dispatch_rows / sizeof dispatch_rows[0]; i++) {
+		r = dispatch_rows[i];
+		for (j = 0; j < r->n; j++)
+			json_array_append_new(a, json_pack("{s:s,s:o,s:s}",
+			    "name", r->v[j].name, "params",
+			    dispatch_params(r->v[j].params), "summary",
+			    r->v[j].summary));
 	}
-	json_decref(more);
 	return a;
 }
 
@@ -162,18 +187,11 @@ dispatch_methods(void)
 void
 dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 {
-	const struct method	*m = NULL;
+	const struct method	*m;
 	json_t			*args, *result = NULL, *error = NULL;
-	size_t			 i;
-	int			 r;
+	int			 r = 0;
 
-	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		if (strcmp(methods[i].name, method) == 0) {
-			m = &methods[i];
-			break;
-		}
-	}
-	if (m == NULL && !social_has(method)) {
+	if ((m = dispatch_find(method)) == NULL) {
 		client_reply(c, msgid, rpc_error_new(RPC_E_NO_METHOD,
 		    "no method '%.64s' (rpc.describe lists them)", method), NULL);
 		return;
@@ -196,10 +214,12 @@ dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 		    "%u requests already wait for the server", c->inflight), NULL);
 		return;
 	}
-	if (m != NULL)
+	if (dispatch_check(m->params, args, &error) == -1)
+		r = 0;
+	else if (m->fn != NULL)
 		r = m->fn(c, msgid, args, &result, &error);
 	else
-		r = social_dispatch(c, msgid, method, args, &result, &error);
+		r = forward_call(m, c, msgid, args, &result, &error);
 	json_decref(args);
 	if (r == DISPATCH_LATER) {
 		c->inflight++;

@@ -102,3 +102,9 @@ m_batch(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 	free(b);
 	return 0;
 }
+
+static const struct method rows[] = {
+	METHOD("batch", m_batch, "calls:array",
+	    "run many calls in one round trip: [{method, params}]"),
+};
+const struct method_rows batch_methods = METHOD_ROWS(rows);

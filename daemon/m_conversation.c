@@ -93,7 +93,7 @@ m_conversation_read(struct client *c, uint32_t msgid, json_t *args,
 	conversation_answer(store_conversation_read(store, conv, upto), conv,
 	    result, error);
 	if (*error == NULL)
-		social_read_sync(conv, upto);
+		forward_read(conv, upto);
 	return 0;
 }
 
@@ -115,7 +115,7 @@ conversation_flag(json_t *args, const char *key, json_t **result, json_t **error
 	conversation_answer(store_conversation_set(store, conv, key, v), conv,
 	    result, error);
 	if (*error == NULL)
-		social_conversation_sync(conv, key, v);
+		forward_conversation_set(conv, key, v);
 	return 0;
 }
 
@@ -151,7 +151,7 @@ m_conversation_draft(struct client *c, uint32_t msgid, json_t *args,
 	conversation_answer(store_conversation_set(store, conv, "draft", v), conv,
 	    result, error);
 	if (*error == NULL)
-		social_conversation_sync(conv, "draft", v);
+		forward_conversation_set(conv, "draft", v);
 	json_decref(v);
 	return 0;
 }
@@ -216,7 +216,7 @@ m_conversation_read_all(struct client *c, uint32_t msgid, json_t *args,
 		    json_object_get(o, "group") : json_object_get(o, "user")));
 		if (store_conversation_read(store, conv, NULL) == -1)
 			continue;
-		social_read_sync(conv, NULL);
+		forward_read(conv, NULL);
 		n++;
 	}
 	json_decref(list);
@@ -234,3 +234,27 @@ m_conversation_unread(struct client *c, uint32_t msgid, json_t *args,
 	*result = json_pack("{s:I}", "total", (json_int_t)store_unread_total(store));
 	return 0;
 }
+
+#define CONV	"user|group:id"
+static const struct method rows[] = {
+	METHOD("conversation.list", m_conversation_list, "limit?:int offset?:int",
+	    "conversations, pinned first"),
+	METHOD("conversation.get", m_conversation_get, CONV, "one conversation"),
+	METHOD("conversation.read", m_conversation_read, CONV " upto?:id",
+	    "mark read up to a message"),
+	METHOD("conversation.pin", m_conversation_pin, CONV " pinned?:bool",
+	    "pin or unpin"),
+	METHOD("conversation.mute", m_conversation_mute, CONV " muted?:bool",
+	    "do not disturb"),
+	METHOD("conversation.draft", m_conversation_draft, CONV " text:string",
+	    "save a draft"),
+	METHOD("conversation.delete", m_conversation_delete, CONV,
+	    "delete with its cached history"),
+	METHOD("conversation.unread", m_conversation_unread, "", "total unread"),
+	METHOD("conversation.clear", m_conversation_clear, CONV,
+	    "forget its cached messages, keep it listed"),
+	METHOD("conversation.readAll", m_conversation_read_all, "",
+	    "mark every conversation read"),
+};
+#undef CONV
+const struct method_rows conversation_methods = METHOD_ROWS(rows);

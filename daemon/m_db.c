@@ -46,3 +46,10 @@ m_db_check(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 	free(bad);
 	return 0;
 }
+
+static const struct method rows[] = {
+	METHOD("db.stats", m_db_stats, "", "cache statistics"),
+	METHOD("db.vacuum", m_db_vacuum, "", "compact the cache"),
+	METHOD("db.check", m_db_check, "", "check the cache's integrity"),
+};
+const struct method_rows db_methods = METHOD_ROWS(rows);

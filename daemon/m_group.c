@@ -1,8 +1,9 @@
 /*
- * m_group: following group channels by id. A seed-only server has no group
- * API over STOMP (the vendor manages groups elsewhere), so a user names the
- * groups it is in; the follows are cached and /topic/group/{id} is
- * subscribed after every connect, with extensions too.
+ * m_group: the group.* methods. Most are the server's (forwarded, cached by
+ * social.c); searches read the cache; follows are local: a seed-only server
+ * has no group API over STOMP (the vendor manages groups elsewhere), so a
+ * user names the groups it is in, and /topic/group/{id} is subscribed after
+ * every connect, with extensions too.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "rpc.h"
+#include "social.h"
 #include "store.h"
 
 /* Subscribe to every followed group (the session just came up). */
@@ -30,7 +32,7 @@ group_follow_all(void)
 }
 
 /* group.follow {group}: get a group's messages, now and after each connect. */
-int
+static int
 m_group_follow(struct client *c, uint32_t msgid, json_t *args, json_t **result,
     json_t **error)
 {
@@ -59,7 +61,7 @@ m_group_follow(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 }
 
 /* group.unfollow {group}: stop following (a group the server lists stays). */
-int
+static int
 m_group_unfollow(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
@@ -81,7 +83,7 @@ m_group_unfollow(struct client *c, uint32_t msgid, json_t *args,
 }
 
 /* group.followed: the groups followed by id. */
-int
+static int
 m_group_followed(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
@@ -99,3 +101,87 @@ m_group_followed(struct client *c, uint32_t msgid, json_t *args,
 	*result = json_pack("{s:o}", "groups", ids);
 	return 0;
 }
+
+/* group.search {text}: my groups by id or name, from the cache. */
+static int
+m_group_search(struct client *c, uint32_t msgid, json_t *args, json_t **result,
+    json_t **error)
+{
+	static const char *const fields[] = { "groupId", "name", NULL };
+	const char	*text;
+
+	if (arg_string(args, "text", 1, 128, &text, error) == -1)
+		return 0;
+	*result = social_search("group", "", text, fields);
+	return 0;
+}
+
+/* group.member.search {group, text}: cached members by id or nickname. */
+static int
+m_group_member_search(struct client *c, uint32_t msgid, json_t *args,
+    json_t **result, json_t **error)
+{
+	static const char *const fields[] = { "userId", "nickname", NULL };
+	const char	*text, *group;
+	char		 prefix[80];
+
+	if (arg_string(args, "group", 1, 64, &group, error) == -1 ||
+	    arg_string(args, "text", 1, 128, &text, error) == -1)
+		return 0;
+	snprintf(prefix, sizeof prefix, "%s/", group);
+	*result = social_search("member", prefix, text, fields);
+	return 0;
+}
+
+#define G	"group:id "
+static const struct method rows[] = {
+	FORWARD("group.create", "/app/group.create", "name:string users?:array "
+	    "joinPolicy?:string notice?:string avatar?:string intro?:string "
+	    "group?:id", "create a group", social_apply_group, NULL, NULL),
+	FORWARD("group.dismiss", "/app/group.dismiss", G, "dismiss a group "
+	    "(owner)", social_apply_gone, NULL, NULL),
+	FORWARD("group.update", "/app/group.update",
+	    G "name?:string notice?:string avatar?:string intro?:string "
+	    "joinPolicy?:string",
+	    "change a group's information", social_apply_group, NULL, NULL),
+	FORWARD("group.list", "/app/group.list", "", "my groups",
+	    social_apply_groups, social_cached_groups, NULL),
+	FORWARD("group.info", "/app/group.info", G, "a group's information",
+	    social_apply_group_info, social_cached_group, NULL),
+	FORWARD("group.members", "/app/group.members",
+	    G "role?:string offset?:int limit?:int", "a group's members",
+	    social_apply_members, social_cached_members, NULL),
+	FORWARD("group.join", "/app/group.join", G "message?:string", "join, "
+	    "or ask to join", social_apply_joined, NULL, NULL),
+	FORWARD("group.quit", "/app/group.quit", G, "leave a group",
+	    social_apply_gone, NULL, NULL),
+	FORWARD("group.invite", "/app/group.invite", G "users:array", "add "
+	    "members", NULL, NULL, NULL),
+	FORWARD("group.kick", "/app/group.kick", G "users:array", "remove "
+	    "members", NULL, NULL, NULL),
+	FORWARD("group.requests", "/app/group.requests", G, "pending join "
+	    "requests", NULL, NULL, NULL),
+	FORWARD("group.approve", "/app/group.approve", G "user:id accept:bool",
+	    "accept or refuse a join request", NULL, NULL, NULL),
+	FORWARD("group.role", "/app/group.role", G "user:id role:string",
+	    "make ADMIN or MEMBER (owner)", social_apply_member, NULL, NULL),
+	FORWARD("group.transfer", "/app/group.transfer", G "user:id", "hand "
+	    "the group to another member (owner)", social_apply_group, NULL,
+	    NULL),
+	FORWARD("group.mute", "/app/group.mute", G "user:id seconds:int",
+	    "mute a member for a time (0 unmutes)", social_apply_member, NULL,
+	    NULL),
+	FORWARD("group.muteAll", "/app/group.muteAll", G "muted:bool", "mute "
+	    "everyone but owner and admins", social_apply_group, NULL, NULL),
+	METHOD("group.search", m_group_search, "text:string", "my groups by id "
+	    "or name (cache)"),
+	METHOD("group.member.search", m_group_member_search, "group:id "
+	    "text:string", "a group's members by id or nickname (cache)"),
+	METHOD("group.follow", m_group_follow, "group:id", "receive a group's "
+	    "messages (after every connect too)"),
+	METHOD("group.unfollow", m_group_unfollow, "group:id", "stop following "
+	    "a group"),
+	METHOD("group.followed", m_group_followed, "", "the groups followed"),
+};
+#undef G
+const struct method_rows group_methods = METHOD_ROWS(rows);

@@ -821,3 +821,89 @@ m_message_revoke(struct client *c, uint32_t msgid, json_t *args,
 	}
 	return DISPATCH_LATER;
 }
+
+/* The cached copy of a message the server sent (its "id"), or NULL. */
+static json_t *
+message_stored(json_t *server_msg)
+{
+	const char	*id = json_string_value(json_object_get(server_msg, "id"));
+
+	return id != NULL ? store_get_message(store, id) : NULL;
+}
+
+/* message.edit answered: store the edited message as any other. */
+static void
+message_apply(json_t *args, json_t *data)
+{
+	if (json_is_object(data))
+		message_received(data);
+}
+
+/* message.fetch answered: store the page's messages. */
+static void
+message_apply_page(json_t *args, json_t *data)
+{
+	json_t	*m;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(data, "messages"), i, m)
+		message_received(m);
+}
+
+/* message.edit answers the edited message as cached (a message object). */
+static json_t *
+message_answer(json_t *args, json_t *data)
+{
+	json_t	*m = message_stored(data);
+
+	return m != NULL ? m : json_object();
+}
+
+/* message.fetch answers {messages, more} with message objects as cached. */
+static json_t *
+message_answer_page(json_t *args, json_t *data)
+{
+	json_t	*out = json_array(), *m, *stored;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(data, "messages"), i, m) {
+		if ((stored = message_stored(m)) != NULL)
+			json_array_append_new(out, stored);
+	}
+	return json_pack("{s:o,s:b}", "messages", out, "more",
+	    json_is_true(json_object_get(data, "more")));
+}
+
+#define CONV	"user|group:id"
+static const struct method rows[] = {
+	METHOD("message.send", m_message_send, CONV " text:string type?:string "
+	    "payload?:object mentions?:array replyTo?:id id?:id",
+	    "send a message (durably queued)"),
+	METHOD("message.broadcast", m_message_broadcast, "users:array text:string",
+	    "send the same text to many users"),
+	METHOD("message.forward", m_message_forward, "id:id " CONV,
+	    "send a copy of a cached message"),
+	METHOD("message.history", m_message_history,
+	    CONV " limit?:int before?:id after?:id order?:string",
+	    "a page of cached history"),
+	METHOD("message.get", m_message_get, "id:id", "one cached message"),
+	METHOD("message.revoke", m_message_revoke, "id:id",
+	    "revoke a message you sent"),
+	METHOD("message.search", m_message_search, "text:string user?:id "
+	    "group?:id sender?:id from?:int to?:int limit?:int cursor?:string",
+	    "substring search of the cache"),
+	METHOD("message.delete", m_message_delete, "id?:id ids?:array",
+	    "forget messages locally"),
+	METHOD("message.resend", m_message_resend, "id:id",
+	    "re-send a FAILED message"),
+	METHOD("message.cancel", m_message_cancel, "id:id",
+	    "withdraw an unsent message"),
+	FORWARD("message.edit", "/app/chat.edit", "id:id text:string "
+	    "payload?:object", "edit a message you sent", message_apply, NULL,
+	    message_answer),
+	FORWARD("message.fetch", "/app/chat.history", CONV " before?:int "
+	    "limit?:int", "fetch older messages from the server into the cache",
+	    message_apply_page, NULL, message_answer_page),
+};
+#undef CONV
+const struct method_rows message_methods = METHOD_ROWS(rows);

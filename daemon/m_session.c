@@ -217,3 +217,24 @@ m_events_unsubscribe(struct client *c, uint32_t msgid, json_t *args,
 	*result = json_object();
 	return 0;
 }
+
+static const struct method rows[] = {
+	METHOD("rpc.describe", m_rpc_describe, "",
+	    "the protocol: methods, events, error codes"),
+	METHOD("rpc.ping", m_rpc_ping, "", "answer at once (for latency checks)"),
+	METHOD("client.hello", m_client_hello, "name:string",
+	    "name this client (shown by client.list)"),
+	METHOD("client.list", m_client_list, "", "the connected clients"),
+	METHOD("session.status", m_session_status, "",
+	    "connection state and identity"),
+	METHOD("session.reconnect", m_session_reconnect, "", "reconnect now"),
+	METHOD("session.login", m_session_login, "token:token",
+	    "use a new token and reconnect"),
+	METHOD("session.logout", m_session_logout, "",
+	    "disconnect and stay offline until login or reconnect"),
+	METHOD("events.subscribe", m_events_subscribe, "since?:int topics?:array",
+	    "receive events after seq since, of the given type prefixes"),
+	METHOD("events.unsubscribe", m_events_unsubscribe, "",
+	    "stop receiving events"),
+};
+const struct method_rows session_methods = METHOD_ROWS(rows);

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "paths.h"
+#include "social.h"
 #include "store.h"
 
 struct ev_loop	*loop;

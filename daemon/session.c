@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "stomp.h"
+#include "social.h"
 #include "store.h"
 
 #define REQUEST_TIMEOUT	30.0	/* seconds an upstream request may take */
