@@ -160,7 +160,8 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	    -o $@ $^ $(shell pkg-config --libs msgpack jansson)
 # The server's JSON intake: the session, message and event handlers, the
 # event log and an in-memory store; the rest of imgwd is stubbed in the target.
-FUZZ_INTAKE_SRCS := daemon/session.c daemon/m_message.c daemon/m_social.c \
+FUZZ_INTAKE_SRCS := daemon/session.c daemon/m_message.c daemon/social.c \
+		   daemon/forward.c \
 		   daemon/events.c daemon/outbox.c daemon/caps.c db/store.c \
 		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c
 $(B)/fuzz/fuzz_intake: tests/fuzz/fuzz_intake.c $(FUZZ_INTAKE_SRCS) | $(B)/.deps

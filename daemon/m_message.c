@@ -177,14 +177,15 @@ message_received(json_t *body)
 		return;
 	}
 	/*
-	 * Without replies, our own message echoed back proves the server read
-	 * it (RPC.md, "What SENT proves"): settle it before storing what the
-	 * server says. Its createdAt is not taken: a message settled by a pong
-	 * has only ours, and one clock per profile keeps our history in the
-	 * order we sent.
+	 * Our own message echoed back proves the server read it (RPC.md,
+	 * "What SENT proves"; with replies it may come before the answer, as
+	 * on a group's topic): settle it before storing what the server says.
+	 * Without replies its createdAt is not taken: a message settled by a
+	 * pong has only ours, and one clock per profile keeps our history in
+	 * the order we sent.
 	 */
-	if (!caps_has("replies") && self_id != NULL && strcmp(from, self_id) == 0)
-		session_settle(id, NULL);
+	if (self_id != NULL && strcmp(from, self_id) == 0)
+		session_settle(id, caps_has("replies") ? body : NULL);
 	if (status != NULL && strcmp(status, "REVOKED") == 0)
 		outbox_forget(id);
 	if (chat != NULL && strcmp(chat, "GROUP") == 0)
