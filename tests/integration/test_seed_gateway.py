@@ -659,6 +659,8 @@ def scenario_server_sigkill(env, prof):
     got = [m["id"] for m in mine]
     check_eq(dups(got), [], "messages alice has more than once")
     check_eq(sorted(got), sorted(ids), "the set of alice's messages")
+    # One clock for our own messages, however each was settled.
+    check_eq(got, ids, "the order of alice's history")
     check_eq(sorted(set(m["status"] for m in mine)), ["SENT"],
              "statuses in alice's history")
     bob.wait_online(timeout=20)
@@ -678,6 +680,7 @@ def scenario_server_sigkill(env, prof):
     got = history_ids(bob, "alice")
     check_eq(dups(got), [], "messages bob has more than once")
     check_eq(sorted(got), sorted(ids + [marker]), "the set of bob's messages")
+    check_eq(got, ids + [marker], "the order of bob's history")
 
 
 SCENARIOS = (scenario_send_settles, scenario_offline_sync, scenario_revoke,
