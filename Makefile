@@ -145,8 +145,14 @@ demo: $(B)/.deps all
 
 run: demo
 
+# bench/run: every measurement beside its reference, the JSON and the plots
+# in bench/results/ (BENCH_ARGS: e.g. --scale 100000,1000000); bench/readme
+# writes the README's Performance section from the newest full run.
 bench: $(B)/.deps all
-	@bench/run
+	@IMGW_DB_SRCS="$(DB_SRCS)" IMGW_PROTO_SRCS="$(PROTO_SRCS)" bench/run $(BENCH_ARGS)
+bench-readme:
+	@bench/readme
+.PHONY: bench-readme
 
 FUZZ_TARGETS := $(B)/fuzz/fuzz_stomp $(B)/fuzz/fuzz_rpc $(B)/fuzz/fuzz_intake
 FUZZ_CFLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined

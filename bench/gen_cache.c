@@ -1,10 +1,10 @@
 /*
  * gen_cache: fill an imgwd cache database with generated messages quickly,
- * for the history and search benchmarks. It compiles the store itself
- * (db/store.c is included, so the schema, its migrations, its triggers and
- * imgw_grams are exactly imgwd's) and inserts every row in one transaction,
- * so the full-text indexes and conversations are built by the same triggers
- * imgwd fires. A benchmark tool: it exits on any error.
+ * for the history and search benchmarks. It opens the database with imgwd's
+ * own store_open (storedb.c: the schema, its migrations, its triggers and
+ * imgw_grams are exactly imgwd's) and inserts the rows in transactions of
+ * 100,000 on that connection, so the full-text indexes and conversations are built
+ * by the same triggers imgwd fires. A benchmark tool: it exits on any error.
  *
  *   gen_cache DB MESSAGES CONVERSATIONS
  *
@@ -13,7 +13,14 @@
  * words (so each appears in about 3% of messages), plus the word 熊猫 in
  * about one message in a thousand.
  */
-#include "../db/store.c"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "storedb.h"
 
 static const char *const words[] = {
 	"北京", "上海", "明天", "今天", "晚上", "中午", "早上", "周末", "时间", "地方",
@@ -55,7 +62,8 @@ main(int argc, char **argv)
 {
 	struct store	*s;
 	sqlite3_stmt	*ins;
-	char		*cause, id[40], conv[16], peer[8], text[512];
+	sqlite3		*db;
+	char		 id[40], conv[16], peer[8], text[512];
 	long		 n, nconv, i;
 	int64_t		 t0 = 1700000000000;
 	int		 k, w, len;
@@ -65,16 +73,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: gen_cache DB MESSAGES CONVERSATIONS\n");
 		return 2;
 	}
-	if ((s = store_open(argv[1], &cause)) == NULL) {
-		fprintf(stderr, "gen_cache: %s\n", cause);
-		return 1;
-	}
-	if (sqlite3_exec(s->db, "PRAGMA cache_size = -262144;"
+	db = storedb_open(argv[1], &s);
+	if (sqlite3_exec(db, "PRAGMA cache_size = -262144;"
 	    "BEGIN; INSERT OR REPLACE INTO kv(key, value) VALUES ('self', 'me')",
 	    NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, store_sql[Q_MSG_INS], -1, &ins, NULL) !=
+	    sqlite3_prepare_v2(db, "INSERT INTO messages(id, conv, from_id, "
+	    "to_id, msg_type, content, status, created_at, seq, edited_at, extra) "
+	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", -1, &ins, NULL) !=
 	    SQLITE_OK) {
-		fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(s->db));
+		fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
@@ -107,16 +114,22 @@ main(int argc, char **argv)
 		sqlite3_bind_int64(ins, 10, 0);
 		sqlite3_bind_text(ins, 11, "", -1, SQLITE_STATIC);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
-			fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(s->db));
+			fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
 			return 1;
 		}
 		sqlite3_reset(ins);
+		/* Commits of 100,000 rows keep the WAL of a 5M cache in bounds. */
+		if (i % 100000 == 99999 && sqlite3_exec(db, "COMMIT; BEGIN",
+		    NULL, NULL, NULL) != SQLITE_OK) {
+			fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
+			return 1;
+		}
 	}
 	sqlite3_finalize(ins);
-	if (sqlite3_exec(s->db, "INSERT OR REPLACE INTO kv(key, value) VALUES "
+	if (sqlite3_exec(db, "INSERT OR REPLACE INTO kv(key, value) VALUES "
 	    "('sync_seq', '1000000000'); COMMIT; PRAGMA wal_checkpoint(TRUNCATE)",
 	    NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(s->db));
+		fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
 		return 1;
 	}
 	store_close(s);

@@ -4,12 +4,23 @@
  * the client is not what is measured. Prints one JSON object on stdout.
  * A benchmark tool: it exits on any error.
  *
- *   rpc_load -s SOCK call [-c CLIENTS] [-P DEPTH] [-t SECONDS | -n COUNT]
+ *   rpc_load -s SOCK call [-c CLIENTS] [-P DEPTH] [-B] [-t SECONDS | -n COUNT]
  *            [-m METHOD] [-p PARAMS.msgpack] [-L]
  *       requests as fast as the daemon answers; -L records latencies
- *       (p50/p99). PARAMS holds concatenated params arrays, used in turn.
+ *       (p50/p99 and a "cdf" of percentiles). PARAMS holds concatenated
+ *       params arrays, used in turn. DEPTH requests are kept in flight on
+ *       each connection (a sliding window), or with -B sent in batches of
+ *       DEPTH, the next batch when the whole last one is answered (how
+ *       redis-benchmark -P pipelines). Answers with an error count as
+ *       "errors", not as requests done.
  *   rpc_load -s SOCK events [-c CLIENTS] -k COUNT [--since S] [--topic T]
- *       subscribe, then wait until every client has COUNT events.
+ *            [--wait-socket]
+ *       subscribe, then wait until every client has COUNT events. A client
+ *       that has its COUNT closes its connection, and events past COUNT
+ *       are not counted: deliveries are exactly CLIENTS x COUNT, timed from
+ *       the subscriptions to the moment the last client had its COUNT.
+ *       --wait-socket: the daemon is starting; connect as soon as its
+ *       socket accepts (t0_ns is that moment).
  *   rpc_load -s SOCK send -u USER -n COUNT [-P WINDOW] [-b BYTES]
  *       message.send, each until its message.status SENT event.
  *   rpc_load -s SOCK hold -c CLIENTS
@@ -48,6 +59,8 @@ struct conn {
 static struct conn	 conns[MAXC];
 static int		 nconn, ep;
 static const char	*sock_path;
+static int		 wait_socket;
+static int64_t		 wait_until;
 
 static int64_t
 now_ns(void)
@@ -82,10 +95,18 @@ conn_open(struct conn *c)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", sock_path);
-	if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		die("socket");
-	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == -1)
-		die("connect");
+	for (;;) {
+		if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+			die("socket");
+		if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			break;
+		if (!wait_socket || (errno != ENOENT && errno != ECONNREFUSED))
+			die("connect");
+		if (now_ns() > wait_until)
+			dief("the daemon's socket did not accept within 60 s");
+		close(c->fd);
+		usleep(200);
+	}
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 	if (!msgpack_unpacker_init(&c->unp, 1 << 16))
 		dief("out of memory");
@@ -203,10 +224,12 @@ conn_read(struct conn *c, msg_fn *fn)
 			dief("the daemon closed a connection");
 		msgpack_unpacker_buffer_consumed(&c->unp, (size_t)r);
 		msgpack_unpacked_init(&u);
-		while ((ret = msgpack_unpacker_next(&c->unp, &u)) ==
-		    MSGPACK_UNPACK_SUCCESS)
+		while (c->fd != -1 && (ret = msgpack_unpacker_next(&c->unp,
+		    &u)) == MSGPACK_UNPACK_SUCCESS)
 			fn(c, &u.data);
 		msgpack_unpacked_destroy(&u);
+		if (c->fd == -1)
+			return 0;
 		if (ret == MSGPACK_UNPACK_PARSE_ERROR)
 			dief("unparseable answer");
 		if ((size_t)r < 1 << 14)
@@ -231,7 +254,7 @@ loop(msg_fn *fn, int (*done)(void), void (*tick)(void))
 
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				conn_read(c, fn);
-			if (c->outlen)
+			if (c->fd != -1 && c->outlen)
 				conn_flush(c);
 		}
 		if (tick != NULL)
@@ -244,7 +267,7 @@ loop(msg_fn *fn, int (*done)(void), void (*tick)(void))
 static const char	*method = "rpc.ping";
 static char		*params;		/* concatenated params arrays */
 static size_t		*poff, *plen, nparams, pnext;
-static int		 depth = 1, record;
+static int		 depth = 1, record, batch;
 static int64_t		 t_end, limit_n, issued, answered;
 static int64_t		*lat;
 static size_t		 nlat, caplat;
@@ -294,7 +317,12 @@ call_msg(struct conn *c, const msgpack_object *o)
 	c->inflight--;
 	c->done++;
 	answered++;
-	if (call_more())
+	if (batch) {
+		/* The next batch when the whole last one is answered. */
+		for (int k = 0; c->inflight == 0 && k < depth && call_more();
+		    k++)
+			call_issue(c);
+	} else if (call_more())
 		call_issue(c);
 }
 
@@ -391,17 +419,29 @@ run_call(double seconds)
 	t1 = now_ns();
 	qsort(lat, nlat, sizeof *lat, cmp64);
 	printf("{\"mode\":\"call\",\"method\":\"%s\",\"clients\":%d,"
-	    "\"depth\":%d,\"requests\":%" PRId64 ",\"errors\":%" PRIu64
-	    ",\"seconds\":%.6f,\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-	    "\"max_us\":%.1f}\n", method, nconn, depth, answered, errors,
-	    (t1 - t0) / 1e9, answered / ((t1 - t0) / 1e9), pct(lat, nlat, .5),
-	    pct(lat, nlat, .99), pct(lat, nlat, 1));
+	    "\"depth\":%d,\"pipelining\":\"%s\",\"requests\":%" PRId64
+	    ",\"errors\":%" PRIu64 ",\"seconds\":%.6f,\"rps\":%.1f,"
+	    "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f", method, nconn,
+	    depth, batch ? "batch" : "window", answered - (int64_t)errors, errors,
+	    (t1 - t0) / 1e9, (answered - (int64_t)errors) / ((t1 - t0) / 1e9),
+	    pct(lat, nlat, .5), pct(lat, nlat, .99), pct(lat, nlat, 1));
+	if (record) {
+		static const double q[] = { 0, .01, .05, .1, .2, .3, .4, .5, .6,
+		    .7, .8, .9, .95, .97, .98, .99, .995, .999, 1 };
+
+		printf(",\"cdf\":[");
+		for (size_t k = 0; k < sizeof q / sizeof q[0]; k++)
+			printf("%s[%g,%.1f]", k ? "," : "", q[k],
+			    pct(lat, nlat, q[k]));
+		printf("]");
+	}
+	printf("}\n");
 }
 
 /* ------------------------------------------------------------ events mode */
 
 static int64_t	 want_events, t_first, t_last;
-static int	 nsubscribed;
+static int	 nsubscribed, nfull;
 
 static void
 events_msg(struct conn *c, const msgpack_object *o)
@@ -420,29 +460,31 @@ events_msg(struct conn *c, const msgpack_object *o)
 	}
 	if (a[0].via.u64 != 2 || !str_is(&a[1], "event"))
 		return;
+	if ((int64_t)c->done >= want_events)
+		return;		/* past COUNT: not counted */
 	if (t_first == 0)
 		t_first = now_ns();
-	c->done++;
-	t_last = now_ns();
+	if ((int64_t)++c->done == want_events) {
+		t_last = now_ns();
+		nfull++;
+		/* Done: hang up, so it loads the daemon no more. */
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+	}
 }
 
 static int
 events_done(void)
 {
-	int	 i;
-
-	for (i = 0; i < nconn; i++)
-		if ((int64_t)conns[i].done < want_events)
-			return 0;
-	return 1;
+	return nfull == nconn;
 }
 
 static void
-run_events(long long since, const char *topic)
+run_events(long long since, const char *topic, int64_t t0)
 {
 	msgpack_sbuffer	 sb;
 	msgpack_packer	 pk;
-	int64_t		 t0;
 	uint64_t	 total = 0;
 	int		 i;
 
@@ -459,7 +501,6 @@ run_events(long long since, const char *topic)
 		msgpack_pack_array(&pk, 1);
 		msgpack_pack_str_with_body(&pk, topic, strlen(topic));
 	}
-	t0 = now_ns();
 	for (i = 0; i < nconn; i++) {
 		conn_request(&conns[i], 1, "events.subscribe", sb.data, sb.size);
 		conn_flush(&conns[i]);
@@ -658,15 +699,17 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "since", required_argument, NULL, 'S' },
 		{ "topic", required_argument, NULL, 'T' },
+		{ "wait-socket", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*mode, *pfile = NULL, *topic = NULL;
 	double		 seconds = 3;
+	int64_t		 t0;
 	long long	 since = -1;
 	int		 ch, i;
 
 	nconn = 1;
-	while ((ch = getopt_long(argc, argv, "s:c:P:t:n:m:p:Lk:u:b:", longopts,
+	while ((ch = getopt_long(argc, argv, "s:c:P:Bt:n:m:p:Lk:u:b:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's': sock_path = optarg; break;
@@ -682,6 +725,8 @@ main(int argc, char **argv)
 		case 'b': send_bytes = atoi(optarg); break;
 		case 'S': since = atoll(optarg); break;
 		case 'T': topic = optarg; break;
+		case 'w': wait_socket = 1; break;
+		case 'B': batch = 1; break;
 		default: usage();
 		}
 	}
@@ -691,15 +736,17 @@ main(int argc, char **argv)
 	mode = argv[optind];
 	if ((ep = epoll_create1(0)) == -1)
 		die("epoll_create1");
+	wait_until = now_ns() + 60000000000LL;
 	for (i = 0; i < nconn; i++)
 		conn_open(&conns[i]);
+	t0 = now_ns();
 	if (strcmp(mode, "call") == 0) {
 		load_params(pfile);
 		run_call(seconds);
 	} else if (strcmp(mode, "events") == 0) {
 		if (want_events < 1)
 			usage();
-		run_events(since, topic);
+		run_events(since, topic, t0);
 	} else if (strcmp(mode, "send") == 0) {
 		if (to_user == NULL || send_n < 1 || send_bytes > 250)
 			usage();

@@ -7,8 +7,9 @@
  *
  *   stomp_load -u URL -k TOKENFILE send -o USER -n COUNT [-W WINDOW]
  *              [-r RATE] [-M EVERY] [-x TEXT] [-a APPID]
- *       COUNT chat.send with request-id, at most WINDOW unanswered (or
- *       paced at RATE per second); latency = reply - send. With -M, every
+ *       COUNT chat.send with request-id, at most WINDOW unanswered (a
+ *       sliding window, or paced at RATE per second); latency = reply -
+ *       send; "rate" counts the sends the server accepted (code 0) only. With -M, every
  *       EVERY-th message carries a unique marker and a line
  *       "marker TOKEN NS" (CLOCK_MONOTONIC) is printed when it is sent.
  *   stomp_load -u URL -k TOKENFILE sync [-a APPID]
@@ -400,10 +401,12 @@ run_send(const char *to, int window, double rate, int marker_every,
 	}
 	t1 = now_ns();
 	qsort(sent_at, (size_t)n_total, sizeof *sent_at, cmp64);
+	/* A refused send is not a message sent: the rate counts the others. */
 	printf("{\"mode\":\"send\",\"window\":%d,\"messages\":%" PRId64
 	    ",\"failed\":%" PRId64 ",\"seconds\":%.6f,\"rate\":%.1f,"
 	    "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n", window,
-	    n_total, n_failed, (t1 - t0) / 1e9, n_total / ((t1 - t0) / 1e9),
+	    n_total, n_failed, (t1 - t0) / 1e9,
+	    (n_total - n_failed) / ((t1 - t0) / 1e9),
 	    pct(sent_at, (size_t)n_total, .5), pct(sent_at, (size_t)n_total, .99),
 	    pct(sent_at, (size_t)n_total, 1));
 }

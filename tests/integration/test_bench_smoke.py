@@ -3,8 +3,10 @@
 The benchmarks still start: bench/run --smoke (tiny sizes, one repetition)
 runs every measurement against real processes and prints its table, and
 every figure it measured is a number that could be true: positive and
-finite, latencies as "p50 / p99" with p50 <= p99, every ratio positive.
-Proves nothing about speed; `make bench` measures.
+finite, latencies as "p50 / p99" with p50 <= p99, every ratio positive,
+every verdict computed from a target. The JSON says which commit it
+measured and whether the tree differed from it, and bench/plot drew the
+three plots from it. Proves nothing about speed; `make bench` measures.
 """
 import json
 import math
@@ -69,7 +71,17 @@ def test_bench_smoke_prints_the_table(env):
 
     # The figures behind the table, as bench/run wrote them.
     with open(out_json) as f:
-        rows = json.load(f)["rows"]
+        res = json.load(f)
+    rows = res["rows"]
+    m = res["machine"]
+    check(len(m.get("commit", "")) == 40 and isinstance(m.get("dirty"), bool),
+          "the JSON does not record the commit and whether the tree was "
+          "dirty: %r" % m)
+    stem = os.path.splitext(out_json)[0]
+    for suffix in ("latency", "scale", "fanout"):
+        png = "%s-%s.png" % (stem, suffix)
+        check(os.path.exists(png) and os.path.getsize(png) > 1000,
+              "bench/plot did not write %s (stdout %r)" % (png, out[-1000:]))
     for row in ROWS:
         check(any(row in x["name"] for x in rows),
               "no result for %r in %s" % (row, out_json))
@@ -86,6 +98,11 @@ def test_bench_smoke_prints_the_table(env):
                   % name)
         check(x["ok"] in (True, False, None), "%s: target verdict %r"
               % (name, x["ok"]))
+        check((x["ok"] is None) == (x["target"] is None),
+              "%s: a verdict %r for target %r" % (name, x["ok"], x["target"]))
+        check(x["runs"] >= 1 and len(x["spread"]) == 2 and
+              x["spread"][0] <= x["spread"][1],
+              "%s: runs %r, spread %r" % (name, x["runs"], x["spread"]))
 
 
 if __name__ == "__main__":
