@@ -32,6 +32,17 @@ static void	client_write_one(struct client *);
 static void	client_write(struct client *);
 static void	client_lag(struct client *);
 
+
+/* Where requests go (main.c installs dispatch). */
+static client_request_fn	*client_request;
+
+/* Send every request of every client to fn. */
+void
+client_set_request(client_request_fn *fn)
+{
+	client_request = fn;
+}
+
 /* Start serving an accepted connection. */
 void
 client_create(int fd, uid_t uid, pid_t pid)
@@ -74,9 +85,12 @@ client_lost(struct client *c, const char *why)
 	c->fd = -1;
 }
 
-/* Make a socketless client that collects answers for a batch. */
+/*
+ * Make a socketless client whose answers go to put(arg, ...) (a batch),
+ * which takes ownership of error and result.
+ */
 struct client *
-client_create_internal(struct batch *b)
+client_create_internal(client_put_fn *put, void *arg)
 {
 	struct client	*c;
 
@@ -85,7 +99,8 @@ client_create_internal(struct batch *b)
 	c->id = ++client_next_id;
 	c->fd = -1;
 	c->uid = getuid();
-	c->batch = b;
+	c->put = put;
+	c->put_arg = arg;
 	snprintf(c->name, sizeof c->name, "batch");
 	buf_init(&c->in);
 	buf_init(&c->out);
@@ -176,8 +191,8 @@ client_check_out(struct client *c)
 void
 client_reply(struct client *c, uint32_t msgid, json_t *error, json_t *result)
 {
-	if (c->batch != NULL) {
-		batch_put(c, msgid, error, result);
+	if (c->put != NULL) {
+		c->put(c->put_arg, c, msgid, error, result);
 		return;
 	}
 	size_t	 before = c->out.len;
@@ -225,15 +240,15 @@ client_wants(struct client *c, json_t *event)
 	return 0;
 }
 
-/* The client as client.list shows it. */
+/* The client as client.list shows it; head is the newest event's seq. */
 json_t *
-client_describe(struct client *c)
+client_describe(struct client *c, int64_t head)
 {
 	return json_pack("{s:I,s:s,s:I,s:I,s:b,s:O?,s:I,s:I,s:I}",
 	    "id", (json_int_t)c->id, "name", c->name, "pid", (json_int_t)c->pid,
 	    "uid", (json_int_t)c->uid, "subscribed", c->subscribed,
 	    "topics", c->topics, "cursor", (json_int_t)c->cursor,
-	    "lag", (json_int_t)(c->subscribed ? events_head() - c->cursor : 0),
+	    "lag", (json_int_t)(c->subscribed ? head - c->cursor : 0),
 	    "queued", (json_int_t)buf_left(&c->out));
 }
 
@@ -339,7 +354,7 @@ client_parse(struct client *c)
 			continue;
 		}
 		if (m.type == RPC_REQUEST)
-			dispatch(c, m.msgid, m.method, m.params);
+			client_request(c, m.msgid, m.method, m.params);
 		rpc_msg_clear(&m);
 	}
 	if (!c->dead && client_congested(c))

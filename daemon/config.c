@@ -182,7 +182,7 @@ config_apply(int ch, const char *arg, char *err, size_t len)
 	case 'd': cfg.db_path = arg; break;
 	case 'a':
 	case 'U':
-		if (!valid_id(arg))
+		if (!conv_valid_id(arg))
 			return config_err(err, len, "ids are 1-64 characters of "
 			    "A-Z a-z 0-9 _ . @ -");
 		*(ch == 'a' ? &cfg.app_id : &cfg.user) = arg;
@@ -408,7 +408,7 @@ config_load(int argc, char **argv)
 		}
 	}
 	/* The CLI's imgw_account_socket accepts exactly these names too. */
-	if (account != NULL && (!valid_id(account) || account[0] == '.')) {
+	if (account != NULL && (!conv_valid_id(account) || account[0] == '.')) {
 		fprintf(stderr, "imgwd: --account: names are 1-64 characters of "
 		    "A-Z a-z 0-9 _ . @ -, not starting with a dot\n");
 		exit(2);
@@ -627,4 +627,37 @@ read_token(char **out, char **cause)
 	*out = strdup(buf);
 	explicit_bzero(buf, sizeof buf);
 	return 0;
+}
+
+/* Re-read the token; keeps the old one on failure. Returns 0 or -1. */
+int
+config_reload_token(void)
+{
+	char	*tok, *cause = NULL;
+
+	if (cfg.token_file == NULL)
+		return 0;	/* the environment was read once */
+	if (read_token(&tok, &cause) == -1) {
+		log_warn("token not reloaded: %s", cause ? cause : "error");
+		free(cause);
+		return -1;
+	}
+	config_set_token(tok);
+	explicit_bzero(tok, strlen(tok));
+	free(tok);
+	return 0;
+}
+
+/* Replace the token used from the next connection on. */
+void
+config_set_token(const char *tok)
+{
+	char	*copy;
+
+	if ((copy = strdup(tok)) == NULL)
+		fatalx("out of memory");
+	if (cfg.token != NULL)
+		explicit_bzero(cfg.token, strlen(cfg.token));
+	free(cfg.token);
+	cfg.token = copy;
 }

@@ -56,19 +56,39 @@ const char	*config_name(int ch);
 int		 config_finish(char *err, size_t len);
 int		 config_check(void);
 int		 read_token(char **out, char **cause);
+/* Re-read the token file; keeps the old token on failure. Returns 0 or -1. */
+int		 config_reload_token(void);
+/* Replace the token used from the next connection on. */
+void		 config_set_token(const char *);
 void		 config_mkdirs(const char *path);
 
-/* main.c */
+/* state.c: what the whole daemon shares (a leaf). */
 extern struct ev_loop	*loop;
 extern struct store	*store;
 extern struct config	 cfg;
 extern char		*self_id;	/* own user id once known, else NULL */
-int		 daemon_set_self(const char *);
-int		 daemon_reload_token(void);
-void		 daemon_set_token(const char *);
-void		 daemon_stop(void);
+int		 state_set_self(const char *);
+void		 state_stop(void);
+
+/* conv.c: ids and conversation keys ("u:ID", "g:ID"), in one place. */
+int		 conv_valid_id(const char *);
+void		 conv_key(char *out, size_t len, int group, const char *id);
+int		 conv_is_group(const char *key);
+const char	*conv_id(const char *key);
+json_t		*conv_object(const char *key);
+int		 conv_parse(json_t *o, char *out, size_t len);
+const char	*conv_upstream_field(const char *key);
 
 /* upstream.c: the one WebSocket. */
+/* What the connection hands on (main.c wires them to the session). */
+struct upstream_hooks {
+	void	(*connecting)(void);
+	void	(*opened)(void);	/* the WebSocket is open */
+	void	(*input)(const char *, size_t);
+	void	(*closed)(const char *reason, int64_t retry_at);
+	void	(*pong)(uint64_t n);	/* see upstream_barrier */
+};
+void		 upstream_set_hooks(const struct upstream_hooks *);
 int		 upstream_start(char **cause);
 void		 upstream_stop(void);
 /* Queue encoded STOMP bytes for the socket. Returns 0, or -1 if not open. */
@@ -86,7 +106,7 @@ int		 upstream_is_open(void);
 void		 upstream_reset_backoff(void);
 /*
  * Ask for a WebSocket ping written after every byte queued so far. Returns
- * its number; session_pong() gets the number of each pong that comes back
+ * its number; the pong hook gets the number of each pong that comes back
  * (the server has read everything before that ping). 0 if not open.
  */
 uint64_t	 upstream_barrier(void);
@@ -111,6 +131,16 @@ enum session_state {
 	SESSION_STOPPED,	/* shutting down */
 	SESSION_LOGGED_OUT,	/* session.logout: offline until login/reconnect */
 };
+struct stomp_frame;
+/* What the session hands on (main.c wires them; none may be NULL). */
+struct session_hooks {
+	void	(*connected)(void);	/* CONNECTED, subscribed: now syncing */
+	void	(*message)(const struct stomp_frame *);	/* a MESSAGE */
+	void	(*receipt)(const char *id);	/* a RECEIPT (not DISCONNECT's) */
+	void	(*refused)(const char *message);	/* ERROR (not Unauthorized) */
+	void	(*closed)(void);	/* the connection is gone */
+};
+void		 session_set_hooks(const struct session_hooks *);
 void		 session_opened(void);
 void		 session_input(const char *, size_t);
 /* The connection is gone; retry_at: ms of the next attempt, 0 if none. */
@@ -118,16 +148,12 @@ void		 session_closed(const char *reason, int64_t retry_at);
 void		 session_connecting(void);
 /* Whether frames can be sent (syncing or online). */
 int		 session_is_up(void);
+/* The sync is over: syncing becomes online (reason may be ""). */
+void		 session_online(const char *reason);
 int64_t		 session_retry_at(void);
-/* The store rolled back: take the sync cursor from it again. */
-void		 session_rollback(void);
-/* A sync page is arriving: keep the transaction open (main.c). */
-int		 session_holding(void);
-/* Fetch what was missed again (after following new channels). */
-void		 session_resync(void);
 /* Subscribe to (on) or leave a group's channel. */
 void		 session_join_group(const char *group, int on);
-/* Clean shutdown: DISCONNECT with a receipt, then daemon_stop(). */
+/* Clean shutdown: DISCONNECT with a receipt, then state_stop(). */
 void		 session_shutdown(void);
 /* Log out: DISCONNECT, and stay offline (across restarts) until login. */
 void		 session_logout(void);
@@ -145,18 +171,38 @@ int64_t		 session_since(void);
  */
 int		 session_send(const char *dest, const char *body,
 		     const char *request_id, const char *receipt);
-void		 session_saw_seq(int64_t seq);
 
-/* A pending upstream request: a reply, an error, or a timeout ends it. */
-typedef void	 session_reply_cb(void *arg, int code, const char *message,
+/* pending.c: SENDs waiting for proof; a proof, a refusal, a loss or a timeout ends each. */
+typedef void	 pending_cb(void *arg, int code, const char *message,
 		     json_t *data);
-int		 session_request(const char *dest, json_t *body,
-		     session_reply_cb *, void *arg);
-int		 session_post(const char *dest, const char *id, const char *text,
-		     session_reply_cb *, void *arg);
-void		 session_settle(const char *id, json_t *data);
-int		 session_pending_has(const char *id);
-void		 session_pong(uint64_t n);
+int		 pending_request(const char *dest, json_t *body, pending_cb *,
+		     void *arg);
+int		 pending_post(const char *dest, const char *id, const char *text,
+		     pending_cb *, void *arg);
+/* Proofs: a reply frame, a RECEIPT or an echo (settle), a pong. */
+void		 pending_reply(const struct stomp_frame *);
+void		 pending_settle(const char *id, json_t *data);
+void		 pending_pong(uint64_t n);
+int		 pending_has(const char *id);
+/* The connection is gone: everything waiting gets -1. */
+void		 pending_lost(void);
+
+/* sync.c: fetching what was missed, after every connect. */
+void		 sync_start(void);
+void		 sync_stop(void);
+/* The store rolled back: take the sync cursor from it again. */
+void		 sync_rollback(void);
+/* A sync page is arriving: keep the transaction open (main.c). */
+int		 sync_holding(void);
+/* Fetch what was missed again (after following new channels). */
+void		 sync_resync(void);
+/* A live message or event carried server seq. */
+void		 sync_saw_seq(int64_t seq);
+/* A message arrived: a seed sync is not quiet yet. */
+void		 sync_not_quiet(void);
+
+/* inbound.c: the server's MESSAGE frames, routed by destination. */
+void		 inbound_message(const struct stomp_frame *);
 
 /* outbox.c: durable queue of outgoing messages. */
 int		 outbox_add(const char *id, const char *dest, const char *body);
@@ -178,6 +224,13 @@ int		 listener_adopt(int fd, char **cause);
 void		 listener_close(void);
 
 /* client.c: one local client. */
+struct client;
+/* Where a client's requests go (dispatch, installed by main.c). */
+typedef void	 client_request_fn(struct client *, uint32_t msgid,
+		     const char *method, json_t *params);
+/* An internal client's answers (m_batch.c); takes error and result. */
+typedef void	 client_put_fn(void *arg, struct client *, uint32_t msgid,
+		     json_t *error, json_t *result);
 struct client {
 	uint64_t		 id;
 	int			 fd;
@@ -194,7 +247,8 @@ struct client {
 	char			 name[64];	/* from client.hello */
 	unsigned		 inflight;	/* requests answered later */
 	ev_tstamp		 stalled;	/* when output went over the soft limit */
-	struct batch		*batch;		/* set on a batch's internal client */
+	client_put_fn		*put;		/* an internal client's answers */
+	void			*put_arg;
 	/*
 	 * Where each queued message ends in the output stream, and the last
 	 * event seq queued with it: what was delivered, message by message.
@@ -217,17 +271,16 @@ extern struct clients	 clients;
 
 void		 client_create(int fd, uid_t, pid_t);
 /* A client with no socket whose answers go to a batch (m_batch.c). */
-struct client	*client_create_internal(struct batch *);
+struct client	*client_create_internal(client_put_fn *, void *arg);
+void		 client_set_request(client_request_fn *);
 void		 client_release(struct client *);
-void		 batch_put(struct client *, uint32_t msgid, json_t *error,
-		     json_t *result);
 void		 client_reply(struct client *, uint32_t msgid, json_t *error,
 		     json_t *result);
 /* Answer a request that dispatch left pending (DISPATCH_LATER). */
 void		 client_reply_later(struct client *, uint32_t msgid, json_t *error,
 		     json_t *result);
 int		 client_wants(struct client *, json_t *event);
-json_t		*client_describe(struct client *);
+json_t		*client_describe(struct client *, int64_t head);
 struct client	*client_find(uint64_t id);
 void		 client_notify(struct client *, const char *method, json_t *params);
 /* Queue bytes already encoded as a message. */
@@ -261,20 +314,26 @@ typedef json_t	*answer_fn(json_t *args, json_t *data);
  * of the two; types id, string, int, bool, array, object, token). A method
  * the server serves has a destination instead of a handler (forward.c).
  */
+struct method;
+typedef int	 forward_fn(const struct method *, struct client *,
+		     uint32_t msgid, json_t *args, json_t **result,
+		     json_t **error);
 struct method {
 	const char	*name;
 	method_fn	*fn;		/* the local handler; NULL: forwarded */
 	const char	*params;
 	const char	*summary;
+	forward_fn	*forward;	/* forward_call, when forwarded */
 	const char	*dest;		/* /app/... when forwarded */
 	apply_fn	*apply;		/* a successful answer, into the cache */
 	cached_fn	*cached;	/* the answer when the server cannot */
 	answer_fn	*answer;	/* the answer, when not the server's data */
 };
 #define METHOD(name, fn, params, summary) \
-	{ name, fn, params, summary, NULL, NULL, NULL, NULL }
+	{ name, fn, params, summary, NULL, NULL, NULL, NULL, NULL }
 #define FORWARD(name, dest, params, summary, apply, cached, answer) \
-	{ name, NULL, params, summary, dest, apply, cached, answer }
+	{ name, NULL, params, summary, forward_call, dest, apply, cached, \
+	  answer }
 
 /* A domain's rows of the table (each m_*.c file has one). */
 struct method_rows {
@@ -286,12 +345,13 @@ extern const struct method_rows session_methods, message_methods,
 		 conversation_methods, group_methods, friend_methods,
 		 batch_methods, db_methods;
 
+void		 dispatch_add(const struct method_rows *);
 void		 dispatch(struct client *, uint32_t msgid, const char *method,
 		     json_t *params);
 const struct method *dispatch_find(const char *name);
 json_t		*dispatch_methods(void);
 
-/* Argument helpers for handlers (dispatch.c): 0 on success, -1 with *error set. */
+/* arg.c: reading handlers' arguments: 0 on success, -1 with *error set. */
 int		 arg_string(json_t *args, const char *key, int required,
 		     size_t maxlen, const char **out, json_t **error);
 int		 arg_int(json_t *args, const char *key, int64_t min, int64_t max,
@@ -316,12 +376,10 @@ method_fn	 m_db_stats, m_db_vacuum, m_db_check;
 void		 group_follow_all(void);
 
 /* forward.c: methods the server serves, and notices to it. */
-int		 forward_call(const struct method *, struct client *,
-		     uint32_t msgid, json_t *args, json_t **result,
-		     json_t **error);
+forward_fn	 forward_call;
 /* Arguments renamed for the server: user -> userId/peerId, group -> groupId... */
 json_t		*forward_args(json_t *args, int conversation);
-void		 forward_refresh(const char *method, json_t *args);
+void		 forward_refresh(const char *dest, apply_fn *, json_t *args);
 /* Tell the server about a local conversation change (best effort). */
 void		 forward_conversation_set(const char *conv, const char *field,
 		     json_t *value);
@@ -329,9 +387,7 @@ void		 forward_read(const char *conv, const char *upto);
 
 /* Take a chat message from the server (m_message.c). */
 void		 message_received(json_t *msg);
-/* The local error for an upstream reply code (dispatch.c). */
-json_t		*rpc_error_upstream(int code, const char *message);
-/* Is this a valid user or group id (1-64 of [A-Za-z0-9_.@-])? */
-int		 valid_id(const char *);
+/* The local error for an upstream reply code (forward.c). */
+json_t		*forward_error(int code, const char *message);
 
 #endif

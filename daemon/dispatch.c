@@ -17,11 +17,19 @@
 /* The longest id an argument may hold (message ids; users and groups: 64). */
 #define DISPATCH_ID_MAX		128
 
-/* The table, in the order rpc.describe lists it. */
-static const struct method_rows *const dispatch_rows[] = {
-	&session_methods, &message_methods, &conversation_methods,
-	&group_methods, &friend_methods, &batch_methods, &db_methods,
-};
+/* The table: each domain's rows, in the order main.c added them. */
+#define DISPATCH_DOMAINS	16
+static const struct method_rows	*dispatch_rows[DISPATCH_DOMAINS];
+static size_t			 dispatch_nrows;
+
+/* Add a domain's rows to the table (at start, from main.c). */
+void
+dispatch_add(const struct method_rows *rows)
+{
+	if (dispatch_nrows == DISPATCH_DOMAINS)
+		fatalx("too many method domains");
+	dispatch_rows[dispatch_nrows++] = rows;
+}
 
 /* The method called name, or NULL. */
 const struct method *
@@ -30,7 +38,7 @@ dispatch_find(const char *name)
 	const struct method_rows	*r;
 	size_t				 i, j;
 
-	for (i = 0; i < sizeof dispatch_rows / sizeof dispatch_rows[0]; i++) {
+	for (i = 0; i < dispatch_nrows; i++) {
 		r = dispatch_rows[i];
 		for (j = 0; j < r->n; j++) {
 			if (strcmp(r->v[j].name, name) == 0)
@@ -172,7 +180,7 @@ dispatch_methods(void)
 	json_t				*a = json_array();
 	size_t				 i, j;
 
-	for (i = 0; i < sizeof dispatch_rows / sizeof dispatch_rows[0]; i++) {
+	for (i = 0; i < dispatch_nrows; i++) {
 		r = dispatch_rows[i];
 		for (j = 0; j < r->n; j++)
 			json_array_append_new(a, json_pack("{s:s,s:o,s:s}",
@@ -219,7 +227,7 @@ dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 	else if (m->fn != NULL)
 		r = m->fn(c, msgid, args, &result, &error);
 	else
-		r = forward_call(m, c, msgid, args, &result, &error);
+		r = m->forward(m, c, msgid, args, &result, &error);
 	json_decref(args);
 	if (r == DISPATCH_LATER) {
 		c->inflight++;
@@ -228,116 +236,4 @@ dispatch(struct client *c, uint32_t msgid, const char *method, json_t *params)
 	if (error == NULL && result == NULL)
 		result = json_object();
 	client_reply(c, msgid, error, result);
-}
-
-/*
- * The local error for an upstream reply code (UPSTREAM.md); -1 means the
- * request never got an answer (disconnect or timeout).
- */
-json_t *
-rpc_error_upstream(int code, const char *message)
-{
-	enum rpc_error	 e;
-
-	switch (code) {
-	case -1: e = RPC_E_OFFLINE; break;
-	case 400: e = RPC_E_BAD_PARAMS; break;
-	case 401: e = RPC_E_UNAUTHORIZED; break;
-	case 403: e = RPC_E_FORBIDDEN; break;
-	case 404: e = RPC_E_NOT_FOUND; break;
-	case 409: e = RPC_E_CONFLICT; break;
-	default: e = RPC_E_UPSTREAM; break;
-	}
-	return rpc_error_new(e, "%s", message);
-}
-
-/* Whether s is a user, group or app id: 1-64 of [A-Za-z0-9_.@-]. */
-int
-valid_id(const char *s)
-{
-	size_t	 n = strlen(s);
-
-	return n >= 1 && n <= 64 &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.@-") == n;
-}
-
-/* Fetch a string argument. */
-int
-arg_string(json_t *args, const char *key, int required, size_t maxlen,
-    const char **out, json_t **error)
-{
-	json_t	*v = json_object_get(args, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'%s' is required", key);
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		*error = rpc_error_new(RPC_E_BAD_PARAMS, "'%s' must be a string", key);
-		return -1;
-	}
-	if (json_string_length(v) > maxlen) {
-		*error = rpc_error_new(RPC_E_TOO_LARGE,
-		    "'%s' is longer than %zu bytes", key, maxlen);
-		return -1;
-	}
-	/* Everything downstream takes C strings: a NUL would cut silently. */
-	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		*error = rpc_error_new(RPC_E_BAD_PARAMS,
-		    "'%s' contains a NUL byte", key);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Fetch an integer argument within [min, max], or dflt when absent. */
-int
-arg_int(json_t *args, const char *key, int64_t min, int64_t max, int64_t dflt,
-    int64_t *out, json_t **error)
-{
-	json_t	*v = json_object_get(args, key);
-
-	*out = dflt;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min ||
-	    json_integer_value(v) > max) {
-		*error = rpc_error_new(RPC_E_BAD_PARAMS,
-		    "'%s' must be an integer from %lld to %lld", key,
-		    (long long)min, (long long)max);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	return 0;
-}
-
-/*
- * Read the conversation: exactly one of "user" or "group" (DESIGN), written
- * to conv as "u:ID" or "g:ID".
- */
-int
-arg_conversation(json_t *args, char *conv, size_t len, json_t **error)
-{
-	const char	*user, *group;
-
-	if (arg_string(args, "user", 0, 64, &user, error) == -1 ||
-	    arg_string(args, "group", 0, 64, &group, error) == -1)
-		return -1;
-	if ((user == NULL) == (group == NULL)) {
-		*error = rpc_error_new(RPC_E_BAD_PARAMS,
-		    "give exactly one of 'user' or 'group'");
-		return -1;
-	}
-	if (!valid_id(user ? user : group)) {
-		*error = rpc_error_new(RPC_E_BAD_PARAMS,
-		    "ids are 1-64 characters of A-Z a-z 0-9 _ . @ -");
-		return -1;
-	}
-	snprintf(conv, len, "%s:%s", user ? "u" : "g", user ? user : group);
-	return 0;
 }

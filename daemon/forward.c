@@ -50,6 +50,27 @@ forward_args(json_t *args, int conversation)
 	return out;
 }
 
+/*
+ * The local error for an upstream reply code (UPSTREAM.md); -1 means the
+ * request never got an answer (disconnect or timeout).
+ */
+json_t *
+forward_error(int code, const char *message)
+{
+	enum rpc_error	 e;
+
+	switch (code) {
+	case -1: e = RPC_E_OFFLINE; break;
+	case 400: e = RPC_E_BAD_PARAMS; break;
+	case 401: e = RPC_E_UNAUTHORIZED; break;
+	case 403: e = RPC_E_FORBIDDEN; break;
+	case 404: e = RPC_E_NOT_FOUND; break;
+	case 409: e = RPC_E_CONFLICT; break;
+	default: e = RPC_E_UPSTREAM; break;
+	}
+	return rpc_error_new(e, "%s", message);
+}
+
 /* The server answered a forwarded call: cache it, answer the client. */
 static void
 forward_done(void *arg, int code, const char *message, json_t *data)
@@ -67,7 +88,7 @@ forward_done(void *arg, int code, const char *message, json_t *data)
 			client_reply_later(c, w->msgid, NULL,
 			    data != NULL ? json_incref(data) : json_object());
 		else
-			client_reply_later(c, w->msgid, rpc_error_upstream(code,
+			client_reply_later(c, w->msgid, forward_error(code,
 			    message), NULL);
 	}
 	json_decref(w->args);
@@ -113,7 +134,7 @@ forward_call(const struct method *m, struct client *c, uint32_t msgid,
 	w->msgid = msgid;
 	w->m = m;
 	w->args = json_incref(args);
-	if (session_request(m->dest, body, forward_done, w) == -1) {
+	if (pending_request(m->dest, body, forward_done, w) == -1) {
 		json_decref(w->args);
 		free(w);
 		*error = rpc_error_new(RPC_E_OFFLINE, "the session is not online");
@@ -122,44 +143,45 @@ forward_call(const struct method *m, struct client *c, uint32_t msgid,
 	return DISPATCH_LATER;
 }
 
-/* A refresh in flight: which method, with which arguments. */
+/* A refresh in flight: where its answer goes, with which arguments. */
 struct forward_refresh {
-	const struct method	*m;
-	json_t			*args;
+	const char	*dest;
+	apply_fn	*apply;
+	json_t		*args;
 };
 
-/* A refresh answered: cache it (the apply function of the method). */
+/* A refresh answered: cache it. */
 static void
 forward_refresh_done(void *arg, int code, const char *message, json_t *data)
 {
 	struct forward_refresh	*r = arg;
 
 	if (code == 0)
-		r->m->apply(r->args, data);
+		r->apply(r->args, data);
 	else if (code != 404)
-		log_debug("%s: %d %s", r->m->name, code, message);
+		log_debug("%s: %d %s", r->dest, code, message);
 	json_decref(r->args);
 	free(r);
 }
 
 /*
- * Ask the server again for what a forwarded read answers, to refresh the
- * cache; args (may be NULL) is borrowed. Nothing when the server cannot.
+ * Ask the server again for what a forwarded read (dest) answers, and cache
+ * the answer with apply; args (local names, may be NULL) is borrowed.
+ * Nothing when the server cannot answer.
  */
 void
-forward_refresh(const char *method, json_t *args)
+forward_refresh(const char *dest, apply_fn *apply, json_t *args)
 {
-	const struct method	*m = dispatch_find(method);
 	struct forward_refresh	*r;
 
-	if (m == NULL || m->dest == NULL || m->apply == NULL ||
-	    !session_is_up() || !caps_serves(m->dest))
+	if (!session_is_up() || !caps_serves(dest))
 		return;
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		fatalx("out of memory");
-	r->m = m;
+	r->dest = dest;
+	r->apply = apply;
 	r->args = args != NULL ? json_incref(args) : json_object();
-	if (session_request(m->dest, forward_args(r->args, 0),
+	if (pending_request(dest, forward_args(r->args, 0),
 	    forward_refresh_done, r) == -1) {
 		json_decref(r->args);
 		free(r);
@@ -184,7 +206,7 @@ forward_conversation_set(const char *conv, const char *field, json_t *value)
 		return;
 	body = json_pack("{s:s,s:O}", conv[0] == 'g' ? "groupId" : "peerId",
 	    conv + 2, field, value);
-	session_request("/app/conversation.set", body, forward_ignore, NULL);
+	pending_request("/app/conversation.set", body, forward_ignore, NULL);
 }
 
 /*
@@ -205,7 +227,7 @@ forward_read(const char *conv, const char *upto)
 		    "lastMessage"), "id"));
 	}
 	if (id != NULL)
-		session_request("/app/chat.read", json_pack("{s:s,s:s}",
+		pending_request("/app/chat.read", json_pack("{s:s,s:s}",
 		    conv[0] == 'g' ? "groupId" : "peerId", conv + 2, "messageId",
 		    id), forward_ignore, NULL);
 	json_decref(c);

@@ -22,10 +22,11 @@ struct batch {
 };
 
 /* Record one call's answer; answer the batch when it was the last. */
-void
-batch_put(struct client *ic, uint32_t i, json_t *error, json_t *result)
+static void
+batch_put(void *arg, struct client *ic, uint32_t i, json_t *error,
+    json_t *result)
 {
-	struct batch	*b = ic->batch;
+	struct batch	*b = arg;
 	struct client	*c;
 
 	json_array_set_new(b->results, i, error != NULL ?
@@ -58,7 +59,7 @@ m_batch(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 	const char	*method;
 	size_t		 i, n;
 
-	if (c->batch != NULL) {
+	if (c->put == batch_put) {
 		*error = rpc_error_new(RPC_E_BAD_PARAMS, "a batch cannot hold a batch");
 		return 0;
 	}
@@ -86,7 +87,7 @@ m_batch(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 		json_array_append_new(b->results, json_null());
 	b->left = n;
 	b->running = 1;
-	ic = client_create_internal(b);
+	ic = client_create_internal(batch_put, b);
 	json_array_foreach(calls, i, call) {
 		params = json_object_get(call, "params");
 		params = params != NULL ? json_pack("[O]", params) : json_array();

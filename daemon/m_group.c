@@ -42,7 +42,7 @@ m_group_follow(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 
 	if (arg_string(args, "group", 1, 64, &group, error) == -1)
 		return 0;
-	if (!valid_id(group)) {
+	if (!conv_valid_id(group)) {
 		*error = rpc_error_new(RPC_E_BAD_PARAMS,
 		    "'group' must be 1-64 characters of A-Z a-z 0-9 _ . @ -");
 		return 0;

@@ -144,7 +144,7 @@ message_refusal(json_t *body)
 
 	if (id == NULL || !message_id_ok(id))
 		return "id is not 1-128 of [A-Za-z0-9_.@-]";
-	if (from == NULL || !valid_id(from) || to == NULL || !valid_id(to))
+	if (from == NULL || !conv_valid_id(from) || to == NULL || !conv_valid_id(to))
 		return "fromId or toId is not 1-64 of [A-Za-z0-9_.@-]";
 	if (!json_is_string(content))
 		return "content is not a string";
@@ -185,7 +185,7 @@ message_received(json_t *body)
 	 * the order we sent.
 	 */
 	if (self_id != NULL && strcmp(from, self_id) == 0)
-		session_settle(id, caps_has("replies") ? body : NULL);
+		pending_settle(id, caps_has("replies") ? body : NULL);
 	if (status != NULL && strcmp(status, "REVOKED") == 0)
 		outbox_forget(id);
 	if (chat != NULL && strcmp(chat, "GROUP") == 0)
@@ -215,7 +215,7 @@ message_received(json_t *body)
 	}
 	message_announce(put, id);
 	if (seq > 0)
-		session_saw_seq(seq);
+		sync_saw_seq(seq);
 }
 
 /* Whether stored message m was sent by us in conversation conv ("u:ID"). */
@@ -353,7 +353,7 @@ message_read_extras(json_t *args, json_t **extras, json_t **error)
 		if (!json_is_array(mn) || json_array_size(mn) > 500)
 			goto bad_mentions;
 		json_array_foreach(mn, i, u) {
-			if (!json_is_string(u) || (!valid_id(json_string_value(u)) &&
+			if (!json_is_string(u) || (!conv_valid_id(json_string_value(u)) &&
 			    strcmp(json_string_value(u), "@all") != 0))
 				goto bad_mentions;
 		}
@@ -403,7 +403,7 @@ m_message_send(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 		return 0;
 	}
 	if (given != NULL) {
-		if (!valid_id(given)) {
+		if (!conv_valid_id(given)) {
 			*error = rpc_error_new(RPC_E_BAD_PARAMS,
 			    "'id' must be 1-64 characters of A-Z a-z 0-9 _ . @ -");
 			return 0;
@@ -449,7 +449,7 @@ m_message_broadcast(struct client *c, uint32_t msgid, json_t *args,
 		return 0;
 	}
 	json_array_foreach(users, i, u) {
-		if (!json_is_string(u) || !valid_id(json_string_value(u))) {
+		if (!json_is_string(u) || !conv_valid_id(json_string_value(u))) {
 			*error = rpc_error_new(RPC_E_BAD_PARAMS,
 			    "'users' holds something that is not a user id");
 			return 0;
@@ -784,7 +784,7 @@ revoke_done(void *arg, int code, const char *message, json_t *data)
 		outbox_forget(w->id);
 	if (c != NULL) {
 		if (code != 0)
-			client_reply_later(c, w->msgid, rpc_error_upstream(code, message),
+			client_reply_later(c, w->msgid, forward_error(code, message),
 			    NULL);
 		else if ((m = store_get_message(store, w->id)) != NULL)
 			client_reply_later(c, w->msgid, NULL, json_pack("{s:o}",
@@ -817,7 +817,7 @@ m_message_revoke(struct client *c, uint32_t msgid, json_t *args,
 	w->client = c->id;
 	w->msgid = msgid;
 	snprintf(w->id, sizeof w->id, "%s", id);
-	if (session_request("/app/chat.revoke", json_pack("{s:s}", "messageId", id),
+	if (pending_request("/app/chat.revoke", json_pack("{s:s}", "messageId", id),
 	    revoke_done, w) == -1) {
 		free(w);
 		*error = rpc_error_new(RPC_E_OFFLINE, "the session is not online");

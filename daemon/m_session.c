@@ -87,7 +87,7 @@ m_client_list(struct client *c, uint32_t msgid, json_t *args, json_t **result,
 
 	TAILQ_FOREACH(k, &clients, entry) {
 		if (!k->dead)
-			json_array_append_new(a, client_describe(k));
+			json_array_append_new(a, client_describe(k, events_head()));
 	}
 	*result = json_pack("{s:o,s:I}", "clients", a, "you", (json_int_t)c->id);
 	return 0;
@@ -136,7 +136,7 @@ m_session_login(struct client *c, uint32_t msgid, json_t *args,
 		*error = rpc_error_new(RPC_E_BAD_PARAMS, "not a token");
 		return 0;
 	}
-	daemon_set_token(token);
+	config_set_token(token);
 	session_login();
 	upstream_kick();
 	*result = json_pack("{s:s}", "state", session_state_name(session_state()));
@@ -148,7 +148,7 @@ int
 m_session_reconnect(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
-	daemon_reload_token();
+	config_reload_token();
 	session_login();
 	upstream_kick();
 	*result = json_pack("{s:s}", "state", session_state_name(session_state()));

@@ -1,7 +1,8 @@
 /*
- * imgwd: start-up, signals and the event loop. Owns the process-wide state
- * (loop, store, own user id); configuration is config.c's, protocol work
- * lives in the other daemon/ files.
+ * imgwd: start-up, signals, the event loop, and the wiring: the one file
+ * that may call any other, and that installs the hooks by which the lower
+ * layers hand on what they get (see daemon.h). Shared state is state.c's,
+ * configuration config.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,77 +23,12 @@
 #include "social.h"
 #include "store.h"
 
-struct ev_loop	*loop;
-struct store	*store;
-struct config	 cfg;
-char		*self_id;
-
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_prepare	 turn_end;
 static ev_stat		 token_watch;
 static ev_timer		 retention;
 
 static int	open_log(void);
-
-/* Re-read the token; keeps the old one on failure. Returns 0 or -1. */
-int
-daemon_reload_token(void)
-{
-	char	*tok, *cause = NULL;
-
-	if (cfg.token_file == NULL)
-		return 0;	/* the environment was read once */
-	if (read_token(&tok, &cause) == -1) {
-		log_warn("token not reloaded: %s", cause ? cause : "error");
-		free(cause);
-		return -1;
-	}
-	daemon_set_token(tok);
-	explicit_bzero(tok, strlen(tok));
-	free(tok);
-	return 0;
-}
-
-/* Replace the token used from the next connection on. */
-void
-daemon_set_token(const char *tok)
-{
-	char	*copy;
-
-	if ((copy = strdup(tok)) == NULL)
-		fatalx("out of memory");
-	if (cfg.token != NULL)
-		explicit_bzero(cfg.token, strlen(cfg.token));
-	free(cfg.token);
-	cfg.token = copy;
-}
-
-/* Leave the event loop (shutdown finishes in main). */
-void
-daemon_stop(void)
-{
-	ev_break(loop, EVBREAK_ALL);
-}
-
-/*
- * Record our own user id, learnt from configuration or the server. Returns
- * 0, or -1 if another id is already known: the cache belongs to one user,
- * and the server's word does not change whose it is (UPSTREAM.md).
- */
-int
-daemon_set_self(const char *id)
-{
-	if (id == NULL || !valid_id(id) ||
-	    (self_id != NULL && strcmp(self_id, id) == 0))
-		return 0;
-	if (self_id != NULL)
-		return -1;
-	free(self_id);
-	self_id = strdup(id);
-	if (store_set_kv(store, "self", id) == -1)
-		log_warn("%s", store_error(store));
-	return 0;
-}
 
 /*
  * The commit failed (a full disk, an I/O error): nothing of this turn is
@@ -109,11 +45,46 @@ daemon_rollback(const char *why)
 	log_error("cannot commit, this loop turn is lost: %s", why);
 	events_forget();
 	client_turn_failed(why);
-	session_rollback();
+	sync_rollback();
 	social_forget_seen();
 	snprintf(reason, sizeof reason, "cannot store: %s", why);
 	upstream_drop(reason);
 }
+
+/* A RECEIPT proves the SEND that asked for it was read. */
+static void
+main_receipt(const char *id)
+{
+	pending_settle(id, NULL);
+}
+
+/* CONNECTED: sync, follow the groups' channels, send what waits. */
+static void
+main_connected(void)
+{
+	sync_start();
+	social_connected();
+	group_follow_all();
+	outbox_flush();
+}
+
+/* The connection is gone: what waited on it fails, the sync is over. */
+static void
+main_closed(void)
+{
+	pending_lost();
+	sync_stop();
+}
+
+/* Who gets what the connection and the session hand on. */
+static const struct upstream_hooks main_upstream = {
+	session_connecting, session_opened, session_input, session_closed,
+	pending_pong,
+};
+static const struct session_hooks main_session = {
+	main_connected, inbound_message, main_receipt, social_refused,
+	main_closed,
+};
 
 /* Rows a held transaction may gather before it is committed anyway. */
 #define HOLD_MAX	5000
@@ -126,7 +97,7 @@ turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 	 * While a sync page streams in, its rows share one transaction (a
 	 * bounded number), unless a local client waits for an answer.
 	 */
-	if (session_holding() && store_pending(store) < HOLD_MAX &&
+	if (sync_holding() && store_pending(store) < HOLD_MAX &&
 	    !client_output_pending())
 		return;
 	if (store_flush(store) == -1)
@@ -144,7 +115,7 @@ sig_stop_cb(struct ev_loop *l, ev_signal *w, int revents)
 
 	/* A second signal does not wait for the server's receipt. */
 	if (stopping++) {
-		daemon_stop();
+		state_stop();
 		return;
 	}
 	log_info("caught signal %d, stopping", w->signum);
@@ -155,7 +126,7 @@ sig_stop_cb(struct ev_loop *l, ev_signal *w, int revents)
 static void
 token_watch_cb(struct ev_loop *l, ev_stat *w, int revents)
 {
-	if (w->attr.st_nlink == 0 || daemon_reload_token() == -1)
+	if (w->attr.st_nlink == 0 || config_reload_token() == -1)
 		return;
 	log_info("token file changed");
 	if (session_state() == SESSION_AUTH_FAILED)
@@ -182,7 +153,7 @@ sig_hup_cb(struct ev_loop *l, ev_signal *w, int revents)
 {
 	open_log();
 	log_info("SIGHUP: log reopened; reloading token and reconnecting");
-	if (daemon_reload_token() == 0 && session_state() != SESSION_LOGGED_OUT)
+	if (config_reload_token() == 0 && session_state() != SESSION_LOGGED_OUT)
 		upstream_kick();
 }
 
@@ -311,9 +282,18 @@ main(int argc, char **argv)
 	    STORE_DURABLE_NORMAL : STORE_DURABLE_FULL) == -1)
 		fatalx("cannot open database: %s", store_error(store));
 	if (cfg.user != NULL)
-		daemon_set_self(cfg.user);
+		state_set_self(cfg.user);
 	else if ((s = store_get_kv(store, "self")) != NULL)
 		self_id = s;
+	/* The method table, each domain's rows; every request goes there. */
+	dispatch_add(&session_methods);
+	dispatch_add(&message_methods);
+	dispatch_add(&conversation_methods);
+	dispatch_add(&group_methods);
+	dispatch_add(&friend_methods);
+	dispatch_add(&batch_methods);
+	dispatch_add(&db_methods);
+	client_set_request(dispatch);
 	/* What the server offered last time, so offline calls know too. */
 	s = store_get_kv(store, "server_caps");
 	caps_init(s);
@@ -326,6 +306,8 @@ main(int argc, char **argv)
 	/* A logout outlives a restart: serve the cache, stay offline. */
 	if (session_logged_out())
 		session_logout();
+	upstream_set_hooks(&main_upstream);
+	session_set_hooks(&main_session);
 	if (upstream_start(&cause) == -1)
 		fatalx("%s", cause);
 

@@ -17,7 +17,7 @@
 int
 outbox_in_flight(const char *id)
 {
-	return session_pending_has(id);
+	return pending_has(id);
 }
 
 /* Settle an entry: SENT or FAILED, out of the outbox, an event either way. */
@@ -67,11 +67,11 @@ outbox_send(const char *id, const char *dest, const char *body)
 {
 	char	*arg;
 
-	if (session_pending_has(id))
+	if (pending_has(id))
 		return;
 	if ((arg = strdup(id)) == NULL)
 		fatalx("out of memory");
-	if (session_post(dest, id, body, outbox_done, arg) == -1)
+	if (pending_post(dest, id, body, outbox_done, arg) == -1)
 		free(arg);
 }
 

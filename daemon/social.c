@@ -27,7 +27,7 @@ cache_group(json_t *g, int subscribe)
 {
 	const char	*id = str_of(g, "groupId");
 
-	if (id == NULL || !valid_id(id))
+	if (id == NULL || !conv_valid_id(id))
 		return;
 	if (store_obj_put(store, "group", id, g) == -1)
 		log_warn("cache: %s", store_error(store));
@@ -104,7 +104,7 @@ social_apply_groups(json_t *args, json_t *data)
 		session_join_group(str_of(g, "groupId"), 1);
 	/* Groups we did not know: fetch what was said before we followed them. */
 	if (fresh)
-		session_resync();
+		sync_resync();
 }
 
 void
@@ -141,7 +141,7 @@ cache_user_obj(const char *kind, json_t *o)
 {
 	const char	*id = str_of(o, "userId");
 
-	if (id != NULL && valid_id(id) && store_obj_put(store, kind, id, o) == -1)
+	if (id != NULL && conv_valid_id(id) && store_obj_put(store, kind, id, o) == -1)
 		log_warn("cache: %s", store_error(store));
 }
 
@@ -292,7 +292,7 @@ social_joined(const char *group)
 {
 	json_t	*args, *known;
 
-	if (group == NULL || !valid_id(group))
+	if (group == NULL || !conv_valid_id(group))
 		return;
 	args = json_pack("{s:s}", "group", group);
 	/*
@@ -307,9 +307,9 @@ social_joined(const char *group)
 	json_decref(known);
 	session_join_group(group, 1);
 	/* What was said there before our channel was open comes by sync. */
-	session_resync();
-	forward_refresh("group.info", args);
-	forward_refresh("group.members", args);
+	sync_resync();
+	forward_refresh("/app/group.info", social_apply_group_info, args);
+	forward_refresh("/app/group.members", social_apply_members, args);
 	json_decref(args);
 }
 
@@ -325,7 +325,7 @@ social_apply_joined(json_t *args, json_t *data)
 void
 social_apply_refresh_friends(json_t *args, json_t *data)
 {
-	forward_refresh("friend.list", NULL);
+	forward_refresh("/app/friend.list", social_apply_friends, NULL);
 }
 
 /*
@@ -341,7 +341,7 @@ social_conv(json_t *o, char *conv, size_t len)
 		return -1;
 	u = str_of(o, "peerId") ? str_of(o, "peerId") : str_of(o, "user");
 	g = str_of(o, "groupId") ? str_of(o, "groupId") : str_of(o, "group");
-	if ((u == NULL) == (g == NULL) || !valid_id(u ? u : g))
+	if ((u == NULL) == (g == NULL) || !conv_valid_id(u ? u : g))
 		return -1;
 	snprintf(conv, len, "%s:%s", u ? "u" : "g", u ? u : g);
 	return 0;
@@ -389,7 +389,7 @@ social_apply_event(const char *type, json_t *d)
 		else if (group != NULL) {
 			json_t	*a = json_pack("{s:s}", "group", group);
 
-			forward_refresh("group.members", a);
+			forward_refresh("/app/group.members", social_apply_members, a);
 			json_decref(a);
 		}
 	} else if (strcmp(type, "group.member.left") == 0 ||
@@ -417,7 +417,7 @@ social_apply_event(const char *type, json_t *d)
 			    "remark", "", "groups", "since", (json_int_t)0);
 			cache_user_obj("friend", fr);
 			json_decref(fr);
-			forward_refresh("friend.list", NULL);
+			forward_refresh("/app/friend.list", social_apply_friends, NULL);
 		}
 	} else if (strcmp(type, "friend.deleted") == 0 && user != NULL)
 		store_obj_del(store, "friend", user, 0);
@@ -450,7 +450,7 @@ social_apply_event(const char *type, json_t *d)
 		char	 conv[80];
 		const char *by = str_of(d, "by");
 
-		if (by != NULL && valid_id(by)) {
+		if (by != NULL && conv_valid_id(by)) {
 			snprintf(conv, sizeof conv, "u:%s", by);
 			store_peer_read(store, conv, json_integer_value(
 			    json_object_get(d, "readAt")));
@@ -517,8 +517,6 @@ social_settings_done(void *arg, int code, const char *message, json_t *data)
 void
 social_connected(void)
 {
-	static const char *const lists[] = { "group.list", "friend.list",
-	    "blacklist.list" };
 	json_t	*groups, *g;
 	size_t	 i;
 
@@ -527,11 +525,11 @@ social_connected(void)
 			session_join_group(str_of(g, "groupId"), 1);
 		json_decref(groups);
 	}
-	group_follow_all();
-	for (i = 0; i < sizeof lists / sizeof lists[0]; i++)
-		forward_refresh(lists[i], NULL);
+	forward_refresh("/app/group.list", social_apply_groups, NULL);
+	forward_refresh("/app/friend.list", social_apply_friends, NULL);
+	forward_refresh("/app/blacklist.list", social_apply_blacklist, NULL);
 	if (caps_serves("/app/conversation.list"))
-		session_request("/app/conversation.list", json_object(),
+		pending_request("/app/conversation.list", json_object(),
 		    social_settings_done, NULL);
 }
 

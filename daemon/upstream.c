@@ -1,7 +1,8 @@
 /*
  * upstream: the one WebSocket to the IM server. Owns the libwebsockets
  * context (running on our libev loop), connecting, reconnecting with
- * back-off, and moving bytes; STOMP itself is session.c's business.
+ * back-off, and moving bytes; STOMP itself is session.c's business, reached
+ * only through the hooks main.c installs.
  * The only daemon file that includes libwebsockets.h.
  */
 #include <stdlib.h>
@@ -42,6 +43,15 @@ static struct {
 } up;
 
 static void	upstream_connect(void);
+
+static struct upstream_hooks	 hooks;
+
+/* Say where the connection's events go (main.c, before upstream_start). */
+void
+upstream_set_hooks(const struct upstream_hooks *h)
+{
+	hooks = *h;
+}
 
 /*
  * Schedule the next connection attempt with jittered exponential back-off,
@@ -86,7 +96,7 @@ upstream_lost(const char *reason)
 	buf_reset(&up.out);
 	at = upstream_schedule();
 	if (was)
-		session_closed(reason, at);
+		hooks.closed(reason, at);
 	up.why[0] = '\0';
 }
 
@@ -175,7 +185,7 @@ upstream_pong(const void *in, size_t len)
 	up.pong_seq = n;
 	if (up.ping_due)
 		lws_callback_on_writable(up.wsi);	/* the next one may go */
-	session_pong(n);
+	hooks.pong(n);
 }
 
 static int
@@ -191,13 +201,13 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		up.open = 1;
 		log_info("connected to %s:%d", up.host, up.port);
 		upstream_watch_start();
-		session_opened();
+		hooks.opened();
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (wsi != up.wsi || up.closing)
 			break;
 		up.last_rx = ev_now(loop);
-		session_input(in, len);
+		hooks.input(in, len);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
 		if (wsi == up.wsi && !up.closing)
@@ -349,10 +359,10 @@ upstream_connect(void)
 		fatalx("out of memory");
 	memset(up.out.data, 0, LWS_PRE);
 	up.out.len = LWS_PRE;
-	session_connecting();
+	hooks.connecting();
 	if (lws_client_connect_via_info(&ci) == NULL && up.wsi == NULL) {
 		log_warn("cannot start connecting to %s:%d", up.host, up.port);
-		session_closed("cannot start connecting", upstream_schedule());
+		hooks.closed("cannot start connecting", upstream_schedule());
 	}
 	explicit_bzero(path.data, path.cap);
 	buf_clear(&path);

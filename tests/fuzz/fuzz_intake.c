@@ -6,8 +6,8 @@
  * message_received or social_event, an in-memory store and the event log.
  * Every event that would reach a local client must decode as MessagePack-RPC
  * (within RPC_MAX_DEPTH), and every stored message must keep the limits of
- * proto/UPSTREAM.md; any violation aborts. What the daemon's other files do
- * (sockets, clients, the method table) is stubbed below.
+ * proto/UPSTREAM.md; any violation aborts. The session's hooks are wired
+ * as main.c wires them; the socket and the clients are stubbed below.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,15 +17,12 @@
 #include "daemon.h"
 #include "log.h"
 #include "rpc.h"
+#include "social.h"
 #include "stomp.h"
 #include "store.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-struct ev_loop	*loop;
-struct store	*store;
-struct config	 cfg;
-char		*self_id;
 struct clients	 clients = TAILQ_HEAD_INITIALIZER(clients);
 
 static struct client	 fuzz_client;	/* one subscribed local client */
@@ -41,44 +38,6 @@ void upstream_hold(void) { }
 int upstream_is_open(void) { return fuzz_open; }
 void upstream_reset_backoff(void) { }
 uint64_t upstream_barrier(void) { return 0; }
-
-/* ---- stubs: main.c ---- */
-int
-daemon_set_self(const char *id)
-{
-	if (id == NULL || !valid_id(id) ||
-	    (self_id != NULL && strcmp(self_id, id) == 0))
-		return 0;
-	if (self_id != NULL)
-		return -1;
-	self_id = strdup(id);
-	return 0;
-}
-void daemon_stop(void) { }
-
-/* ---- stubs: dispatch.c (valid_id as there, no table), m_group.c ---- */
-int
-valid_id(const char *s)
-{
-	size_t	 n = strlen(s);
-
-	return n >= 1 && n <= 64 &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.@-") == n;
-}
-int arg_string(json_t *a, const char *k, int r, size_t m, const char **o,
-    json_t **e) { abort(); }
-int arg_int(json_t *a, const char *k, int64_t mn, int64_t mx, int64_t d,
-    int64_t *o, json_t **e) { abort(); }
-int arg_conversation(json_t *a, char *c, size_t l, json_t **e) { abort(); }
-json_t *
-rpc_error_upstream(int code, const char *message)
-{
-	return rpc_error_new(RPC_E_INTERNAL, "%d %s", code, message);
-}
-void group_follow_all(void) { }
-/* No method table here: refreshes of forwarded reads do nothing. */
-const struct method *dispatch_find(const char *name) { return NULL; }
 
 /* ---- stubs: client.c, with the checks a real client's decoder makes ---- */
 
@@ -139,6 +98,30 @@ fuzz_feed(const char *p, size_t n)
 	free(copy);
 }
 
+/* The session's hooks, as main.c wires them. */
+static void
+fuzz_connected(void)
+{
+	sync_start();
+	social_connected();
+	outbox_flush();
+}
+static void
+fuzz_closed(void)
+{
+	pending_lost();
+	sync_stop();
+}
+static void
+fuzz_receipt(const char *id)
+{
+	pending_settle(id, NULL);
+}
+static const struct session_hooks fuzz_hooks = {
+	fuzz_connected, inbound_message, fuzz_receipt, social_refused,
+	fuzz_closed,
+};
+
 /* Open the store (afresh every so many inputs) and bring a session up. */
 static void
 fuzz_connect(void)
@@ -148,6 +131,7 @@ fuzz_connect(void)
 	    "conversation,blacklist,profile\n\n";
 	char	*cause = NULL;
 
+	session_set_hooks(&fuzz_hooks);
 	if (store == NULL || fuzz_inputs % 5000 == 0) {
 		if (store != NULL) {
 			session_closed("fuzz: new store", 0);
