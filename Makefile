@@ -30,7 +30,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS	= $(PKG_LIBS) -lev
 
 PROTO_SRCS	:= proto/buf.c proto/stomp.c proto/rpc.c proto/log.c proto/paths.c
-DB_SRCS		:= db/store.c
+DB_SRCS		:= db/store.c db/store_msg.c db/store_search.c db/store_conv.c \
+		   db/store_outbox.c db/store_event.c db/store_obj.c db/store_maint.c
 DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c \
 		   daemon/listener.c daemon/client.c daemon/dispatch.c \
 		   daemon/m_session.c daemon/m_message.c daemon/events.c \
@@ -117,7 +118,7 @@ $(B)/tests/test_rpc: tests/unit/test_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs msgpack jansson)
 
-$(B)/tests/test_store: tests/unit/test_store.c db/store.c proto/buf.c | $(B)/.deps
+$(B)/tests/test_store: tests/unit/test_store.c $(DB_SRCS) proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs sqlite3 jansson)
@@ -312,7 +313,7 @@ $(B)/.node-deps: bindings/node/package.json bindings/node/index.js \
 POWERCUT_CUTS	?= 5000
 .PHONY: powercut
 $(B)/tests/test_powercut: tests/powercut/test_powercut.c tests/powercut/pcvfs.c \
-    db/store.c proto/buf.c | $(B)/.deps
+    $(DB_SRCS) proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Itests/unit -Itests/powercut -o $@ $^ \
 	    $(shell pkg-config --libs sqlite3 jansson)

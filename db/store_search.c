@@ -1,0 +1,273 @@
+/*
+ * store_search: substring search of the cached messages: the imgw_grams
+ * SQL function that feeds the one- and two-character index, and the query
+ * over that index or FTS5's trigram index, paged by a cursor.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "store.h"
+#include "store_int.h"
+
+/*
+ * Filters shared by both search statements: ?2 conv, ?3 sender, ?4/?5 time,
+ * ?6 cursor. Results come in the index's rowid order (newest in the cache
+ * first), so SQLite walks the index backwards and stops at the limit instead
+ * of fetching and sorting every match of a common word.
+ */
+#define SEARCH_FILTER \
+	" AND f.rowid < ?6" \
+	" AND (?2 IS NULL OR m.conv = ?2) AND (?3 IS NULL OR m.from_id = ?3)" \
+	" AND m.created_at >= ?4 AND m.created_at <= ?5" \
+	" AND instr(lower(m.content), lower(?7)) > 0" \
+	" ORDER BY f.rowid DESC LIMIT ?8"
+
+const struct store_sql store_search_sql[] = {
+	/* Three characters or more: the trigram index. */
+	{ Q_SEARCH_LONG, "SELECT " MSG_COLS ", m.rowid FROM message_fts f "
+	    "JOIN messages m ON m.rowid = f.rowid WHERE message_fts MATCH ?1"
+	    SEARCH_FILTER },
+	/* One or two: the index of every character and character pair. */
+	{ Q_SEARCH_SHORT, "SELECT " MSG_COLS ", m.rowid FROM message_short f "
+	    "JOIN messages m ON m.rowid = f.rowid WHERE message_short MATCH ?1"
+	    SEARCH_FILTER },
+	{ Q_COUNT, NULL }
+};
+
+/* Length of the UTF-8 sequence starting with byte c (1 for anything odd). */
+static size_t
+store_utf8_len(unsigned char c)
+{
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	if (c >= 0xe0)
+		return c <= 0xef ? 3 : 1;
+	if (c >= 0xc2)
+		return 2;
+	return 1;
+}
+
+/* Append the hex of n bytes of p, ASCII folded to lower case, and a space. */
+static size_t
+store_hex(char *out, const unsigned char *p, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 k, o = 0;
+
+	for (k = 0; k < n; k++) {
+		unsigned char c = p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k];
+
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o++] = ' ';
+	return o;
+}
+
+/*
+ * imgw_grams(text): every character and every pair of adjacent characters
+ * of text (ASCII folded to lower case; pairs with white space left out),
+ * each written in hex and separated by spaces. These are the tokens of the
+ * one- and two-character index; hex makes every character, punctuation and
+ * emoji included, a token the unicode61 tokenizer keeps whole.
+ */
+void
+store_fn_grams(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*t = sqlite3_value_text(argv[0]);
+	int			 n = sqlite3_value_bytes(argv[0]);
+	size_t			 prev = 0, plen = 0, i, l, o = 0;
+	char			*out;
+
+	if (t == NULL || n == 0) {
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+		return;
+	}
+	/*
+	 * A character of l bytes is written alone (2l + 1) and in two pairs
+	 * (2l each, plus a space per pair): at most 9 bytes per input byte,
+	 * reached by ASCII.
+	 */
+	if ((out = sqlite3_malloc64((sqlite3_uint64)n * 9 + 1)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	for (i = 0; i < (size_t)n; i += l) {
+		l = store_utf8_len(t[i]);
+		if (i + l > (size_t)n)
+			l = (size_t)n - i;
+		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r') {
+			plen = 0;
+			continue;
+		}
+		if (plen > 0)
+			o += store_hex(out + o, t + prev, plen + l);
+		o += store_hex(out + o, t + i, l);
+		prev = i;
+		plen = l;
+	}
+	sqlite3_result_text(ctx, out, (int)o, sqlite3_free);
+}
+
+/* Count UTF-8 characters. */
+static size_t
+store_chars(const char *p)
+{
+	size_t	 n = 0;
+
+	for (; *p != '\0'; p++)
+		n += ((unsigned char)*p & 0xc0) != 0x80;
+	return n;
+}
+
+/* Find needle in hay, ASCII case folded; returns the byte offset or -1. */
+static long
+store_find(const char *hay, const char *needle)
+{
+	size_t	 i, n = strlen(needle), h = strlen(hay);
+
+	for (i = 0; n <= h && i <= h - n; i++) {
+		if (strncasecmp(hay + i, needle, n) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/*
+ * A snippet of content around the first match of q: up to SNIPPET_CHARS
+ * characters each side, the match between the marks, "…" where cut.
+ */
+#define SNIPPET_CHARS	16
+static json_t *
+store_snippet(const char *content, const char *q)
+{
+	long		 at = store_find(content, q);
+	size_t		 qn = strlen(q), b, e, k;
+	struct {
+		char	*p;
+		size_t	 n;
+	}		 out = { NULL, 0 };
+	FILE		*f;
+	json_t		*j;
+
+	if (at < 0)
+		return json_string("");
+	b = (size_t)at;
+	for (k = 0; k < SNIPPET_CHARS && b > 0; k++) {
+		do
+			b--;
+		while (b > 0 && ((unsigned char)content[b] & 0xc0) == 0x80);
+	}
+	e = (size_t)at + qn;
+	for (k = 0; k < SNIPPET_CHARS && content[e] != '\0'; k++) {
+		do
+			e++;
+		while (((unsigned char)content[e] & 0xc0) == 0x80);
+	}
+	if ((f = open_memstream(&out.p, &out.n)) == NULL)
+		return NULL;
+	fprintf(f, "%s%.*s\u00ab%.*s\u00bb%.*s%s", b > 0 ? "\u2026" : "",
+	    (int)((size_t)at - b), content + b, (int)qn, content + at,
+	    (int)(e - (size_t)at - qn), content + at + qn,
+	    content[e] != '\0' ? "\u2026" : "");
+	fclose(f);
+	j = json_string(out.p);
+	free(out.p);
+	return j;
+}
+
+/* Full-text search; see store.h. */
+json_t *
+store_search(struct store *s, const char *q, const struct store_filter *flt,
+    int limit, const char *cursor, char **next)
+{
+	sqlite3_stmt	*st;
+	struct buf	 expr;
+	json_t		*a = NULL, *m, *hit;
+	long long	 c_row = INT64_MAX;
+	int		 rc, n = 0;
+	const char	*p;
+
+	*next = NULL;
+	if (cursor != NULL && (sscanf(cursor, "%lld", &c_row) != 1 || c_row < 0)) {
+		snprintf(s->err, sizeof s->err, "bad cursor");
+		return NULL;
+	}
+	/*
+	 * An FTS5 phrase: the text in double quotes, inner quotes doubled; for
+	 * one or two characters, the token imgw_grams made of them (hex).
+	 */
+	buf_init(&expr);
+	buf_add(&expr, "\"", 1);
+	if (store_chars(q) < 3) {
+		char	 hex[64], bare[16];
+		size_t	 qn = 0;
+
+		/*
+		 * Pairs with white space are not indexed: look up the other
+		 * character; the instr() filter keeps only exact matches.
+		 */
+		for (p = q; *p != '\0' && qn < sizeof bare; p++) {
+			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+				bare[qn++] = *p;
+		}
+		qn = store_hex(hex, (const unsigned char *)bare, qn);
+		buf_add(&expr, hex, qn - 1);	/* without its space */
+	} else {
+		for (p = q; *p != '\0'; p++) {
+			if (*p == '"')
+				buf_add(&expr, "\"\"", 2);
+			else
+				buf_add(&expr, p, 1);
+		}
+	}
+	if (buf_add(&expr, "\"", 2) == -1) {	/* the closing quote and a NUL */
+		buf_clear(&expr);
+		return NULL;
+	}
+	st = store_q(s, store_chars(q) >= 3 ? Q_SEARCH_LONG : Q_SEARCH_SHORT);
+	store_bind_text(st, 1, expr.data);
+	buf_clear(&expr);
+	if (flt->conv != NULL)
+		store_bind_text(st, 2, flt->conv);
+	if (flt->sender != NULL)
+		store_bind_text(st, 3, flt->sender);
+	sqlite3_bind_int64(st, 4, flt->from);
+	sqlite3_bind_int64(st, 5, flt->to);
+	sqlite3_bind_int64(st, 6, c_row);
+	store_bind_text(st, 7, q);
+	sqlite3_bind_int(st, 8, limit + 1);
+	if ((a = json_array()) == NULL)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == limit) {
+			if (asprintf(next, "%lld", (long long)c_row) == -1)
+				*next = NULL;
+			break;
+		}
+		c_row = sqlite3_column_int64(st, MSG_NCOLS);
+		if ((m = store_row_message(st)) == NULL ||
+		    (hit = json_pack("{s:o,s:o}", "message", m, "snippet",
+		    store_snippet((const char *)sqlite3_column_text(st, 5), q))) == NULL ||
+		    json_array_append_new(a, hit) == -1)
+			goto fail;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_fail(s, "searching");
+		goto fail;
+	}
+	sqlite3_reset(st);
+	return a;
+fail:
+	sqlite3_reset(st);
+	json_decref(a);
+	free(*next);
+	*next = NULL;
+	return NULL;
+}
