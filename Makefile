@@ -31,7 +31,8 @@ LIBS	= $(PKG_LIBS) -lev
 
 PROTO_SRCS	:= proto/buf.c proto/stomp.c proto/rpc.c proto/log.c proto/paths.c
 DB_SRCS		:= db/store.c db/store_msg.c db/store_search.c db/store_conv.c \
-		   db/store_outbox.c db/store_event.c db/store_obj.c db/store_maint.c
+		   db/store_outbox.c db/store_event.c db/store_obj.c db/store_maint.c \
+		   $(B)/gen/schema.c
 DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c \
 		   daemon/listener.c daemon/client.c daemon/dispatch.c \
 		   daemon/m_session.c daemon/m_message.c daemon/events.c \
@@ -104,6 +105,15 @@ $(B)/libimgw.a: $(LIB_OBJS)
 $(B)/imgw: $(CLI_OBJS) $(B)/libimgw.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(B)/libimgw.a \
 	    $(shell pkg-config --libs msgpack jansson)
+
+# db/schema.sql as a C string (store_schema_sql), so imgwd carries its schema.
+$(B)/gen/schema.c: db/schema.sql
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from db/schema.sql by the Makefile. Do not edit. */'; \
+	  echo 'extern const char store_schema_sql[];'; \
+	  echo 'const char store_schema_sql[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; } > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/test_stomp: tests/unit/test_stomp.c proto/stomp.c proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)

@@ -29,19 +29,13 @@ static const struct store_sql *const store_tables[] = {
 	store_outbox_sql, store_event_sql, store_obj_sql, store_maint_sql,
 };
 
-/* Schema migrations; entry i moves user_version from i to i + 1. */
+/*
+ * Schema migrations of older databases; entry i moves user_version from i
+ * to i + 1. A new database (version 0) gets db/schema.sql instead, which
+ * must equal what the migrations reach (test_store checks it).
+ */
 static const char *const store_migrations[] = {
-	"CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE messages("
-	"  id TEXT PRIMARY KEY, conv TEXT NOT NULL, from_id TEXT NOT NULL,"
-	"  to_id TEXT NOT NULL, msg_type TEXT NOT NULL, content TEXT NOT NULL,"
-	"  status TEXT NOT NULL, created_at INTEGER NOT NULL,"
-	"  seq INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX messages_conv ON messages(conv, created_at);"
-	"CREATE TABLE outbox(pos INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  id TEXT NOT NULL UNIQUE, dest TEXT NOT NULL, body TEXT NOT NULL);"
-	"CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  type TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);",
+	NULL,		/* 1: the first schema; new databases use schema.sql */
 
 	/*
 	 * 2: search and conversations. Substrings of three characters or more
@@ -173,6 +167,19 @@ store_migrate(struct store *s)
 		snprintf(s->err, sizeof s->err,
 		    "database schema %d is newer than this imgwd (%d)", v, STORE_VERSION);
 		return -1;
+	}
+	/* A new database: the whole schema at once. */
+	if (v == 0) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_VERSION);
+		if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, store_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			store_fail(s, "creating schema");
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		return 0;
 	}
 	for (; v < STORE_VERSION; v++) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);

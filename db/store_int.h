@@ -63,6 +63,8 @@ struct store {
 
 /* The schema version this code writes (store.c). */
 extern const int store_version;
+/* db/schema.sql, NUL-terminated (build/gen/schema.c, made by the Makefile). */
+extern const char store_schema_sql[];
 
 int		 store_fail(struct store *, const char *);
 int64_t		 store_now_ms(void);

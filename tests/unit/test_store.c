@@ -1315,6 +1315,73 @@ migrate_v1_old_messages_stay_read(void)
 	close_fresh(s);
 }
 
+/*
+ * The schema as text to compare: every sqlite_schema row by type and name,
+ * its SQL without comments and white space (ALTER TABLE ADD COLUMN and a
+ * hand-written CREATE TABLE differ only in those), and user_version.
+ */
+static char *
+schema_text(void)
+{
+	sqlite3_stmt	*st;
+	char		*out = NULL;
+	size_t		 n = 0;
+	FILE		*f = open_memstream(&out, &n);
+
+	if (f == NULL || sqlite3_prepare_v2(test_db, "SELECT type, name, tbl_name, "
+	    "coalesce(sql, '') FROM sqlite_schema ORDER BY type, name", -1, &st,
+	    NULL) != SQLITE_OK) {
+		unit_fail(__FILE__, __LINE__, "schema: %s", sqlite3_errmsg(test_db));
+		exit(1);
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(st, 3);
+
+		fprintf(f, "%s %s %s ", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
+		for (; *p != '\0'; p++) {
+			if (p[0] == '-' && p[1] == '-') {
+				while (p[1] != '\0' && p[1] != '\n')
+					p++;
+			} else if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+				fputc(*p, f);
+		}
+		fputc('\n', f);
+	}
+	sqlite3_finalize(st);
+	fprintf(f, "user_version %lld\n", (long long)sql_int("PRAGMA user_version"));
+	fclose(f);
+	return out;
+}
+
+/* db/schema.sql (a new database) and the migrations from v1 agree. */
+static void
+schema_fresh_equals_migrated(void)
+{
+	struct store	*s;
+	char		*fresh, *migrated, *cause = NULL;
+
+	s = open_fresh();
+	fresh = schema_text();
+	close_fresh(s);
+	write_v1_db();
+	s = store_open(test_path, &cause);
+	CHECKM(s != NULL, "store_open of a v1 database: %s", cause ? cause : "?");
+	free(cause);
+	if (s == NULL) {
+		free(fresh);
+		return;
+	}
+	migrated = schema_text();
+	if (fresh != NULL && migrated != NULL && strcmp(fresh, migrated) != 0)
+		printf("# fresh:\n%s# migrated:\n%s", fresh, migrated);
+	CHECK_STR(fresh, migrated);
+	CHECK(strstr(fresh, "TABLEmessages(") != NULL);	/* not empty */
+	free(fresh);
+	free(migrated);
+	close_fresh(s);
+}
+
 static void
 open_refuses_newer_schema(void)
 {
@@ -1457,6 +1524,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(retain_by_count_keeps_newest_and_unsent),
 	UNIT_TEST(migrate_v1_database_to_v2),
 	UNIT_TEST(migrate_v1_old_messages_stay_read),
+	UNIT_TEST(schema_fresh_equals_migrated),
 	UNIT_TEST(open_refuses_newer_schema),
 	UNIT_TEST(check_passes_on_sound_database),
 	UNIT_TEST(status_moves_only_forward),
