@@ -34,7 +34,7 @@ conversation_answer(int rc, const char *conv, json_t **result, json_t **error)
 	json_t	*c;
 
 	if (rc == -1) {
-		*error = rpc_error_new(strstr(store_error(store), "no message") ?
+		*error = rpc_error_new(store_errno(store) == STORE_E_NOT_FOUND ?
 		    RPC_E_NOT_FOUND : RPC_E_INTERNAL, "%s", store_error(store));
 		return;
 	}
@@ -73,9 +73,9 @@ m_conversation_get(struct client *c, uint32_t msgid, json_t *args,
 	if (arg_conversation(args, conv, sizeof conv, error) == -1)
 		return 0;
 	if ((*result = store_conversation(store, conv)) == NULL)
-		*error = rpc_error_new(*store_error(store) ? RPC_E_INTERNAL :
-		    RPC_E_NOT_FOUND, "%s", *store_error(store) ?
-		    store_error(store) : "no such conversation");
+		*error = store_errno(store) == STORE_E_NOT_FOUND ?
+		    rpc_error_new(RPC_E_NOT_FOUND, "no such conversation") :
+		    rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
 	return 0;
 }
 

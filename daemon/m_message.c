@@ -537,7 +537,7 @@ m_message_history(struct client *c, uint32_t msgid, json_t *args,
 	msgs = store_history(store, conv, before, after, (int)limit,
 	    order == NULL || strcmp(order, "newest") == 0, &more, &start);
 	if (msgs == NULL) {
-		*error = rpc_error_new(before != NULL || after != NULL ?
+		*error = rpc_error_new(store_errno(store) == STORE_E_NOT_FOUND ?
 		    RPC_E_NOT_FOUND : RPC_E_INTERNAL, "%s", store_error(store));
 		return 0;
 	}
@@ -580,7 +580,7 @@ m_message_search(struct client *c, uint32_t msgid, json_t *args,
 	}
 	flt.sender = sender;
 	if ((hits = store_search(store, text, &flt, (int)limit, cursor, &next)) == NULL) {
-		*error = rpc_error_new(strcmp(store_error(store), "bad cursor") == 0 ?
+		*error = rpc_error_new(store_errno(store) == STORE_E_BAD_CURSOR ?
 		    RPC_E_BAD_PARAMS : RPC_E_INTERNAL, "%s", store_error(store));
 		return 0;
 	}
@@ -604,7 +604,9 @@ message_lookup(json_t *args, const char **id, json_t **error)
 	if (arg_string(args, "id", 1, 128, id, error) == -1)
 		return NULL;
 	if ((m = store_get_message(store, *id)) == NULL)
-		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", *id);
+		*error = store_errno(store) == STORE_E_NOT_FOUND ?
+		    rpc_error_new(RPC_E_NOT_FOUND, "no message %s", *id) :
+		    rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
 	return m;
 }
 
@@ -615,7 +617,9 @@ message_forget(const char *id, json_t **error)
 	json_t	*m;
 
 	if ((m = store_get_message(store, id)) == NULL) {
-		*error = rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id);
+		*error = store_errno(store) == STORE_E_NOT_FOUND ?
+		    rpc_error_new(RPC_E_NOT_FOUND, "no message %s", id) :
+		    rpc_error_new(RPC_E_INTERNAL, "%s", store_error(store));
 		return -1;
 	}
 	if (store_outbox_has(store, id)) {

@@ -130,7 +130,51 @@ int
 store_fail(struct store *s, const char *what)
 {
 	snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
+	switch (sqlite3_errcode(s->db) & 0xff) {
+	case SQLITE_FULL:
+		s->code = STORE_E_FULL;
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		s->code = STORE_E_IO;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		s->code = STORE_E_BUSY;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		s->code = STORE_E_CORRUPT;
+		break;
+	case SQLITE_NOMEM:
+		s->code = STORE_E_NOMEM;
+		break;
+	default:
+		s->code = STORE_E_INTERNAL;
+		break;
+	}
 	return -1;
+}
+
+/* Set an error of our own (not SQLite's); returns -1. */
+int
+store_seterr(struct store *s, enum store_errno code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	s->code = code;
+	return -1;
+}
+
+/* Return the last error's kind. */
+enum store_errno
+store_errno(struct store *s)
+{
+	return s->code;
 }
 
 /* Return the last error text. */
@@ -164,9 +208,8 @@ store_migrate(struct store *s)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (v > STORE_VERSION) {
-		snprintf(s->err, sizeof s->err,
+		return store_seterr(s, STORE_E_SCHEMA,
 		    "database schema %d is newer than this imgwd (%d)", v, STORE_VERSION);
-		return -1;
 	}
 	/* A new database: the whole schema at once. */
 	if (v == 0) {
@@ -243,7 +286,7 @@ store_open(const char *path, char **cause)
 	/* A statement no table names is a bug, found here and not in use. */
 	for (i = 0; i < Q_COUNT; i++) {
 		if (s->q[i] == NULL) {
-			snprintf(s->err, sizeof s->err, "statement %d has no SQL", i);
+			store_seterr(s, STORE_E_INTERNAL, "statement %d has no SQL", i);
 			goto fail;
 		}
 	}
@@ -433,11 +476,12 @@ store_one(struct store *s, enum store_q which, const char *key,
 	json_t		*o = NULL;
 	int		 rc;
 
-	s->err[0] = '\0';
 	store_bind_text(st, 1, key);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		o = row(st);
-	else if (rc != SQLITE_DONE)
+	else if (rc == SQLITE_DONE)
+		store_seterr(s, STORE_E_NOT_FOUND, "%s", "");
+	else
 		store_fail(s, what);
 	sqlite3_reset(st);
 	return o;

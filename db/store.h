@@ -39,6 +39,28 @@ int		 store_set_durability(struct store *, enum store_durability);
 void		 store_close(struct store *);
 /* The last error text, valid until the next store call. */
 const char	*store_error(struct store *);
+
+/* What the last failing call met, for callers to switch on (store_errno). */
+enum store_errno {
+	STORE_E_OK = 0,
+	STORE_E_NOT_FOUND,	/* no such message (or conversation, ...) */
+	STORE_E_BAD_CURSOR,	/* a search cursor this store did not make */
+	STORE_E_BAD_INPUT,	/* a message without id, a body not serialisable */
+	STORE_E_FULL,		/* the disk is full (SQLITE_FULL) */
+	STORE_E_IO,		/* an I/O error, a file that cannot be opened */
+	STORE_E_BUSY,		/* another connection holds the database */
+	STORE_E_CORRUPT,	/* the file is damaged or not a database */
+	STORE_E_SCHEMA,		/* the schema is newer than this code */
+	STORE_E_NOMEM,		/* out of memory */
+	STORE_E_INTERNAL,	/* anything else SQLite reported */
+};
+/*
+ * The kind of the last error, valid until the next store call. A call that
+ * returns NULL for "absent" (store_get_message, store_conversation) sets
+ * STORE_E_NOT_FOUND and leaves store_error empty; other calls do not clear
+ * it on success.
+ */
+enum store_errno store_errno(struct store *);
 /* How many writes the open transaction holds (0 when none is open). */
 int		 store_pending(struct store *);
 /* Commit the transaction of this loop turn, if any. Returns 0 or -1. */

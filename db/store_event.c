@@ -43,8 +43,7 @@ store_event_add(struct store *s, const char *type, json_t *body)
 	if (store_write(s) == -1)
 		return -1;
 	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
-		snprintf(s->err, sizeof s->err, "cannot serialise event");
-		return -1;
+		return store_seterr(s, STORE_E_BAD_INPUT, "cannot serialise event");
 	}
 	st = store_q(s, Q_EV_ADD);
 	store_bind_text(st, 1, type);

@@ -58,6 +58,7 @@ struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*q[Q_COUNT];
 	int		 pending;	/* writes in the open transaction */
+	enum store_errno code;		/* the last error's kind */
 	char		 err[512];
 };
 
@@ -67,6 +68,8 @@ extern const int store_version;
 extern const char store_schema_sql[];
 
 int		 store_fail(struct store *, const char *);
+int		 store_seterr(struct store *, enum store_errno, const char *, ...)
+		     __attribute__((format(printf, 3, 4)));
 int64_t		 store_now_ms(void);
 int		 store_write(struct store *);
 sqlite3_stmt	*store_q(struct store *, enum store_q);

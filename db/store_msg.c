@@ -140,7 +140,7 @@ store_put_message(struct store *s, const char *conv, json_t *msg)
 	int		 put;
 
 	if (id == NULL || extra == NULL) {
-		snprintf(s->err, sizeof s->err, "message without id");
+		store_seterr(s, STORE_E_BAD_INPUT, "message without id");
 		free(extra);
 		return -1;
 	}
@@ -263,7 +263,7 @@ store_position(struct store *s, const char *conv, const char *id, int64_t *at,
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
-		snprintf(s->err, sizeof s->err, "no message %s in this conversation", id);
+		store_seterr(s, STORE_E_NOT_FOUND, "no message %s in this conversation", id);
 	else
 		store_fail(s, "reading history");
 	return -1;
@@ -324,8 +324,9 @@ store_delete_message(struct store *s, const char *id)
 {
 	if (store_change(s, Q_MSG_DEL, "deleting message", 1, id) == -1)
 		return -1;
-	return sqlite3_changes(s->db) > 0 ? 0 : (snprintf(s->err, sizeof s->err,
-	    "no message %s", id), -1);
+	if (sqlite3_changes(s->db) == 0)
+		return store_seterr(s, STORE_E_NOT_FOUND, "no message %s", id);
+	return 0;
 }
 
 /*

@@ -42,8 +42,7 @@ store_obj_put(struct store *s, const char *kind, const char *id, json_t *body)
 	if (store_write(s) == -1)
 		return -1;
 	if ((text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
-		snprintf(s->err, sizeof s->err, "cannot serialise %s %s", kind, id);
-		return -1;
+		return store_seterr(s, STORE_E_BAD_INPUT, "cannot serialise %s %s", kind, id);
 	}
 	st = store_q(s, Q_OBJ_PUT);
 	store_bind_text(st, 1, kind);

@@ -196,7 +196,7 @@ store_search(struct store *s, const char *q, const struct store_filter *flt,
 
 	*next = NULL;
 	if (cursor != NULL && (sscanf(cursor, "%lld", &c_row) != 1 || c_row < 0)) {
-		snprintf(s->err, sizeof s->err, "bad cursor");
+		store_seterr(s, STORE_E_BAD_CURSOR, "bad cursor");
 		return NULL;
 	}
 	/*

@@ -433,6 +433,7 @@ put_message_inserts_then_unchanged_then_updated(void)
 	json_decref(m);
 	CHECK(store_get_message(s, "nope") == NULL);
 	CHECK_STR(store_error(s), "");
+	CHECK_INT(store_errno(s), STORE_E_NOT_FOUND);
 
 	bad = json_pack("{s:s}", "content", "x");
 	CHECK_INT(store_put_message(s, "u:bob", bad), -1);
@@ -600,6 +601,7 @@ history_unknown_edge_is_an_error(void)
 	history_fill(s);
 	CHECK(page(s, "u:bob", "nope", NULL, 3, 1, &more, &start) == NULL);
 	CHECK(strstr(store_error(s), "no message nope") != NULL);
+	CHECK_INT(store_errno(s), STORE_E_NOT_FOUND);
 	/* A message of another conversation is not an edge of this one. */
 	CHECK(page(s, "u:bob", NULL, "c0", 3, 1, &more, &start) == NULL);
 	CHECK_STR(page(s, "u:nobody", NULL, NULL, 3, 1, &more, &start), "");
@@ -870,6 +872,7 @@ search_cursor_visits_every_hit_once(void)
 
 		CHECK(store_search(s, "页", &no_filter, 5, "garbage", &next) == NULL);
 		CHECK_STR(store_error(s), "bad cursor");
+		CHECK_INT(store_errno(s), STORE_E_BAD_CURSOR);
 		CHECK(next == NULL);
 	}
 	close_fresh(s);
@@ -1011,6 +1014,7 @@ unread_read_upto_a_message(void)
 	/* An unknown message is an error that changes nothing. */
 	CHECK_INT(store_conversation_read(s, "u:bob", "nope"), -1);
 	CHECK(strstr(store_error(s), "no message") != NULL);
+	CHECK_INT(store_errno(s), STORE_E_NOT_FOUND);
 	CHECK_INT(unread(s, "u:bob"), 1);
 	/* An older message arriving late (a sync) is already read. */
 	put_in(s, "late", "迟到", 2500);
