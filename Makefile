@@ -41,7 +41,7 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/m_batch.c daemon/caps.c \
 		   daemon/m_group.c daemon/state.c daemon/conv.c \
 		   daemon/pending.c daemon/sync.c daemon/inbound.c \
-		   daemon/arg.c
+		   daemon/arg.c daemon/snippet.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c server/sstore_msg.c server/sstore_event.c \
 		   server/sstore_group.c server/sstore_social.c server/req.c \
@@ -64,7 +64,7 @@ PROGS	:= $(B)/imserver $(B)/imgwd $(B)/imgw $(B)/libimgw.so $(B)/libimgw.a
 
 # Unit tests: one per module, linked with that module only, under ASan/UBSan.
 UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
-		   $(B)/tests/test_store $(B)/tests/test_caps \
+		   $(B)/tests/test_store $(B)/tests/test_caps $(B)/tests/test_snippet \
 		   $(B)/tests/test_powercut
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
@@ -132,6 +132,10 @@ $(B)/tests/test_store: tests/unit/test_store.c $(DB_SRCS) proto/buf.c | $(B)/.de
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs sqlite3 jansson)
+
+$(B)/tests/test_snippet: tests/unit/test_snippet.c daemon/snippet.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -Idaemon -o $@ $^
 
 $(B)/tests/test_caps: tests/unit/test_caps.c daemon/caps.c proto/log.c | $(B)/.deps
 	@mkdir -p $(dir $@)

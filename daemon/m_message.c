@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "rpc.h"
+#include "snippet.h"
 #include "store.h"
 
 #define TEXT_MAX	(64 * 1024)	/* UPSTREAM.md: content is at most 64 KiB */
@@ -547,6 +548,40 @@ m_message_history(struct client *c, uint32_t msgid, json_t *args,
 }
 
 /*
+ * Turn the store's hits {message, offset, length} into message.search's
+ * results {message, snippet}. Takes hits; returns a new array or NULL.
+ */
+static json_t *
+message_snippets(json_t *hits)
+{
+	json_t		*out = json_array(), *h, *r;
+	const char	*content;
+	json_int_t	 at;
+	char		*snip;
+	size_t		 i;
+
+	json_array_foreach(hits, i, h) {
+		content = json_string_value(json_object_get(json_object_get(h,
+		    "message"), "content"));
+		at = json_integer_value(json_object_get(h, "offset"));
+		snip = content == NULL || at < 0 ? strdup("") :
+		    snippet_make(content, (size_t)at, (size_t)json_integer_value(
+		    json_object_get(h, "length")));
+		if (out == NULL || snip == NULL || (r = json_pack("{s:O,s:s}",
+		    "message", json_object_get(h, "message"), "snippet", snip)) ==
+		    NULL || json_array_append_new(out, r) == -1) {
+			free(snip);
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+		free(snip);
+	}
+	json_decref(hits);
+	return out;
+}
+
+/*
  * message.search {text, user|group?, sender?, from?, to?, limit?, cursor?}:
  * substring search of the cache, any length, Chinese included.
  */
@@ -582,6 +617,11 @@ m_message_search(struct client *c, uint32_t msgid, json_t *args,
 	if ((hits = store_search(store, text, &flt, (int)limit, cursor, &next)) == NULL) {
 		*error = rpc_error_new(store_errno(store) == STORE_E_BAD_CURSOR ?
 		    RPC_E_BAD_PARAMS : RPC_E_INTERNAL, "%s", store_error(store));
+		return 0;
+	}
+	if ((hits = message_snippets(hits)) == NULL) {
+		free(next);
+		*error = rpc_error_new(RPC_E_INTERNAL, "out of memory");
 		return 0;
 	}
 	if (next != NULL)

@@ -108,7 +108,8 @@ struct store_filter {
 };
 /*
  * Messages whose content holds q (ASCII case folded), newest first, each
- * {message, snippet}; the snippet marks the match with « ». Any length of
+ * {message, offset, length}: where the first match is in the message's
+ * content, in bytes (offset -1 if it cannot be found). Any length of
  * q works: three characters and more use the trigram index, one or two the
  * character-pair index. cursor (from a previous *next) continues a search;
  * *next (caller frees) is set when more results exist. NULL on error.

@@ -139,49 +139,6 @@ store_find(const char *hay, const char *needle)
 	return -1;
 }
 
-/*
- * A snippet of content around the first match of q: up to SNIPPET_CHARS
- * characters each side, the match between the marks, "…" where cut.
- */
-#define SNIPPET_CHARS	16
-static json_t *
-store_snippet(const char *content, const char *q)
-{
-	long		 at = store_find(content, q);
-	size_t		 qn = strlen(q), b, e, k;
-	struct {
-		char	*p;
-		size_t	 n;
-	}		 out = { NULL, 0 };
-	FILE		*f;
-	json_t		*j;
-
-	if (at < 0)
-		return json_string("");
-	b = (size_t)at;
-	for (k = 0; k < SNIPPET_CHARS && b > 0; k++) {
-		do
-			b--;
-		while (b > 0 && ((unsigned char)content[b] & 0xc0) == 0x80);
-	}
-	e = (size_t)at + qn;
-	for (k = 0; k < SNIPPET_CHARS && content[e] != '\0'; k++) {
-		do
-			e++;
-		while (((unsigned char)content[e] & 0xc0) == 0x80);
-	}
-	if ((f = open_memstream(&out.p, &out.n)) == NULL)
-		return NULL;
-	fprintf(f, "%s%.*s\u00ab%.*s\u00bb%.*s%s", b > 0 ? "\u2026" : "",
-	    (int)((size_t)at - b), content + b, (int)qn, content + at,
-	    (int)(e - (size_t)at - qn), content + at + qn,
-	    content[e] != '\0' ? "\u2026" : "");
-	fclose(f);
-	j = json_string(out.p);
-	free(out.p);
-	return j;
-}
-
 /* Full-text search; see store.h. */
 json_t *
 store_search(struct store *s, const char *q, const struct store_filter *flt,
@@ -190,6 +147,7 @@ store_search(struct store *s, const char *q, const struct store_filter *flt,
 	sqlite3_stmt	*st;
 	struct buf	 expr;
 	json_t		*a = NULL, *m, *hit;
+	long		 at;
 	long long	 c_row = INT64_MAX;
 	int		 rc, n = 0;
 	const char	*p;
@@ -252,10 +210,11 @@ store_search(struct store *s, const char *q, const struct store_filter *flt,
 			break;
 		}
 		c_row = sqlite3_column_int64(st, MSG_NCOLS);
+		at = store_find((const char *)sqlite3_column_text(st, 5), q);
 		if ((m = store_row_message(st)) == NULL ||
-		    (hit = json_pack("{s:o,s:o}", "message", m, "snippet",
-		    store_snippet((const char *)sqlite3_column_text(st, 5), q))) == NULL ||
-		    json_array_append_new(a, hit) == -1)
+		    (hit = json_pack("{s:o,s:I,s:I}", "message", m, "offset",
+		    (json_int_t)at, "length", (json_int_t)(at < 0 ? 0 : strlen(q)))) ==
+		    NULL || json_array_append_new(a, hit) == -1)
 			goto fail;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
