@@ -283,8 +283,11 @@ main(int argc, char **argv)
 		fatalx("cannot open database: %s", store_error(store));
 	if (cfg.user != NULL)
 		state_set_self(cfg.user);
-	else if ((s = store_get_kv(store, "self")) != NULL)
+	else if ((s = store_get_kv(store, "self")) != NULL) {
 		self_id = s;
+		if (store_set_self(store, s) == -1)
+			fatalx("cannot open database: %s", store_error(store));
+	}
 	/* The method table, each domain's rows; every request goes there. */
 	dispatch_add(&session_methods);
 	dispatch_add(&message_methods);

@@ -30,7 +30,8 @@ state_set_self(const char *id)
 		return -1;
 	if ((self_id = strdup(id)) == NULL)
 		fatalx("out of memory");
-	if (store_set_kv(store, "self", id) == -1)
+	if (store_set_self(store, id) == -1 ||
+	    store_set_kv(store, "self", id) == -1)
 		log_warn("%s", store_error(store));
 	return 0;
 }

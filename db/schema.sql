@@ -5,7 +5,7 @@
 -- Change both together: a new migration there, the same result here.
 
 -- Small values the daemon keeps: the sync cursor, the server's
--- capabilities, whether the account logged out.
+-- capabilities, whether the account logged out, its own id.
 CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 -- Every cached message. conv is the conversation key ("u:bob", "g:42");
@@ -69,7 +69,9 @@ END;
 -- unread count and the local settings. The triggers below keep last_id
 -- and unread in the transaction that stores the message, so they cannot
 -- drift from the messages. Unread counts messages from others: not ours
--- (from_id is our id, or '' while we did not know it), not revoked.
+-- (from_id is our id, or '' while we did not know it), not revoked. Our
+-- id is imgw_self(), a function the store registers: the id the daemon
+-- gave store_set_self, '' before it did.
 CREATE TABLE conversations(conv TEXT PRIMARY KEY, last_id TEXT,
   last_at INTEGER NOT NULL DEFAULT 0, unread INTEGER NOT NULL DEFAULT 0,
   read_at INTEGER NOT NULL DEFAULT 0, pinned INTEGER NOT NULL DEFAULT 0,
@@ -82,14 +84,14 @@ CREATE TRIGGER conversations_ai AFTER INSERT ON messages BEGIN
     last_at = excluded.last_at WHERE excluded.last_at >= last_at;
   UPDATE conversations SET unread = unread + 1 WHERE conv = new.conv
     AND new.status <> 'REVOKED' AND new.from_id <> ''
-    AND new.from_id <> coalesce((SELECT value FROM kv WHERE key = 'self'), '')
+    AND new.from_id <> imgw_self()
     AND new.created_at > read_at;
 END;
 CREATE TRIGGER conversations_revoke AFTER UPDATE OF status ON messages
   WHEN new.status = 'REVOKED' AND old.status <> 'REVOKED' BEGIN
   UPDATE conversations SET unread = max(unread - 1, 0) WHERE conv = new.conv
     AND new.from_id <> '' AND new.created_at > read_at
-    AND new.from_id <> coalesce((SELECT value FROM kv WHERE key = 'self'), '');
+    AND new.from_id <> imgw_self();
 END;
 CREATE TRIGGER conversations_ad AFTER DELETE ON messages BEGIN
   UPDATE conversations SET last_id = (SELECT id FROM messages
@@ -98,7 +100,7 @@ CREATE TRIGGER conversations_ad AFTER DELETE ON messages BEGIN
   UPDATE conversations SET unread = (SELECT count(*) FROM messages m
     WHERE m.conv = old.conv AND m.created_at > read_at
     AND m.status <> 'REVOKED' AND m.from_id <> '' AND m.from_id <>
-    coalesce((SELECT value FROM kv WHERE key = 'self'), ''))
+    imgw_self())
     WHERE conv = old.conv AND old.created_at > read_at;
 END;
 

@@ -121,6 +121,40 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE conversations ADD COLUMN peer_read_at INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE objects(kind TEXT NOT NULL, id TEXT NOT NULL,"
 	"  body TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;",
+
+	/*
+	 * 4: the unread triggers learn our own id from imgw_self() (what the
+	 * daemon gave store_set_self), no longer from the kv row 'self'.
+	 */
+	"DROP TRIGGER conversations_ai;"
+	"DROP TRIGGER conversations_revoke;"
+	"DROP TRIGGER conversations_ad;"
+	"CREATE TRIGGER conversations_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO conversations(conv, last_id, last_at)"
+	"    VALUES (new.conv, new.id, new.created_at)"
+	"    ON CONFLICT(conv) DO UPDATE SET last_id = excluded.last_id,"
+	"    last_at = excluded.last_at WHERE excluded.last_at >= last_at;"
+	"  UPDATE conversations SET unread = unread + 1 WHERE conv = new.conv"
+	"    AND new.status <> 'REVOKED' AND new.from_id <> ''"
+	"    AND new.from_id <> imgw_self()"
+	"    AND new.created_at > read_at;"
+	"END;"
+	"CREATE TRIGGER conversations_revoke AFTER UPDATE OF status ON messages"
+	"  WHEN new.status = 'REVOKED' AND old.status <> 'REVOKED' BEGIN"
+	"  UPDATE conversations SET unread = max(unread - 1, 0) WHERE conv = new.conv"
+	"    AND new.from_id <> '' AND new.created_at > read_at"
+	"    AND new.from_id <> imgw_self();"
+	"END;"
+	"CREATE TRIGGER conversations_ad AFTER DELETE ON messages BEGIN"
+	"  UPDATE conversations SET last_id = (SELECT id FROM messages"
+	"    WHERE conv = old.conv ORDER BY created_at DESC, rowid DESC LIMIT 1)"
+	"    WHERE conv = old.conv AND last_id = old.id;"
+	"  UPDATE conversations SET unread = (SELECT count(*) FROM messages m"
+	"    WHERE m.conv = old.conv AND m.created_at > read_at"
+	"    AND m.status <> 'REVOKED' AND m.from_id <> '' AND m.from_id <>"
+	"    imgw_self())"
+	"    WHERE conv = old.conv AND old.created_at > read_at;"
+	"END;",
 };
 const int store_version = (int)(sizeof store_migrations / sizeof store_migrations[0]);
 #define STORE_VERSION store_version
@@ -238,6 +272,40 @@ store_migrate(struct store *s)
 	return 0;
 }
 
+/*
+ * imgw_self(): our own user id for the unread triggers, as the daemon gave
+ * it to store_set_self; '' until it did (nothing is then "ours" but the
+ * messages queued with no sender).
+ */
+static void
+store_fn_self(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct store	*s = sqlite3_user_data(ctx);
+
+	sqlite3_result_text(ctx, s->self != NULL ? s->self : "", -1,
+	    SQLITE_TRANSIENT);
+}
+
+/* Set our own user id. */
+int
+store_set_self(struct store *s, const char *id)
+{
+	char	*copy = NULL;
+
+	if (id != NULL && (copy = strdup(id)) == NULL)
+		return store_seterr(s, STORE_E_NOMEM, "out of memory");
+	free(s->self);
+	s->self = copy;
+	return 0;
+}
+
+/* Bind our own id ('' when unknown) to parameter i of st. */
+void
+store_bind_self(struct store *s, sqlite3_stmt *st, int i)
+{
+	store_bind_text(st, i, s->self != NULL ? s->self : "");
+}
+
 /* Open the database at path. */
 struct store *
 store_open(const char *path, char **cause)
@@ -258,8 +326,10 @@ store_open(const char *path, char **cause)
 	sqlite3_busy_timeout(s->db, 5000);
 	if (sqlite3_create_function(s->db, "imgw_grams", 1, SQLITE_UTF8 |
 	    SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, store_fn_grams,
-	    NULL, NULL) != SQLITE_OK) {
-		store_fail(s, "registering imgw_grams");
+	    NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(s->db, "imgw_self", 0, SQLITE_UTF8 |
+	    SQLITE_INNOCUOUS, s, store_fn_self, NULL, NULL) != SQLITE_OK) {
+		store_fail(s, "registering functions");
 		goto fail;
 	}
 	/*
@@ -328,6 +398,7 @@ store_close(struct store *s)
 	for (i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->q[i]);
 	sqlite3_close(s->db);
+	free(s->self);
 	free(s);
 }
 

@@ -66,6 +66,13 @@ int		 store_pending(struct store *);
 /* Commit the transaction of this loop turn, if any. Returns 0 or -1. */
 int		 store_flush(struct store *);
 
+/*
+ * Set our own user id (copied; NULL: unknown), which decides which
+ * messages count as unread and who sent a message queued before it was
+ * known. Not stored: the daemon gives it after every store_open. 0 or -1.
+ */
+int		 store_set_self(struct store *, const char *id);
+
 /* Get a key's value (caller frees), or NULL if absent or on error. */
 char		*store_get_kv(struct store *, const char *key);
 /* Set a key's value. Returns 0 or -1. */

@@ -32,7 +32,7 @@ const struct store_sql store_conv_sql[] = {
 	{ Q_CONV_READ, "UPDATE conversations SET read_at = r.at, unread = "
 	    "(SELECT count(*) FROM messages m WHERE m.conv = ?1 AND "
 	    "m.created_at > r.at AND m.status <> 'REVOKED' AND m.from_id <> '' "
-	    "AND m.from_id <> coalesce((SELECT value FROM kv WHERE key = 'self'), '')) "
+	    "AND m.from_id <> ?3) "
 	    "FROM (SELECT max(read_at, CASE WHEN ?2 >= 0 THEN ?2 ELSE "
 	    "coalesce((SELECT max(created_at) FROM messages WHERE conv = ?1), 0) "
 	    "END) AS at FROM conversations WHERE conv = ?1) AS r WHERE conv = ?1" },
@@ -133,6 +133,7 @@ store_conversation_read(struct store *s, const char *conv, const char *upto)
 	st = store_q(s, Q_CONV_READ);
 	store_bind_text(st, 1, conv);
 	sqlite3_bind_int64(st, 2, at);
+	store_bind_self(s, st, 3);
 	return store_exec(s, st, "marking read");
 }
 

@@ -59,6 +59,7 @@ struct store {
 	sqlite3_stmt	*q[Q_COUNT];
 	int		 pending;	/* writes in the open transaction */
 	enum store_errno code;		/* the last error's kind */
+	char		*self;		/* our own user id (store_set_self) */
 	char		 err[512];
 };
 
@@ -75,6 +76,7 @@ int		 store_write(struct store *);
 sqlite3_stmt	*store_q(struct store *, enum store_q);
 int		 store_exec(struct store *, sqlite3_stmt *, const char *);
 void		 store_bind_text(sqlite3_stmt *, int, const char *);
+void		 store_bind_self(struct store *, sqlite3_stmt *, int);
 int		 store_change(struct store *, enum store_q, const char *, int, ...);
 json_t		*store_collect(struct store *, sqlite3_stmt *,
 		     json_t *(*)(sqlite3_stmt *), const char *);

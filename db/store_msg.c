@@ -22,8 +22,7 @@ const struct store_sql store_msg_sql[] = {
 	    "created_at = ?4, seq = ?5, edited_at = ?6, extra = ?7 WHERE id = ?1" },
 	/* A message queued before we knew who we are gets our id now. */
 	{ Q_MSG_STATUS, "UPDATE messages SET status = ?2, "
-	    "from_id = CASE WHEN from_id = '' THEN coalesce((SELECT value "
-	    "FROM kv WHERE key = 'self'), '') ELSE from_id END, "
+	    "from_id = CASE WHEN from_id = '' THEN ?5 ELSE from_id END, "
 	    "created_at = CASE WHEN ?3 > 0 THEN ?3 ELSE created_at END, "
 	    "seq = CASE WHEN ?4 > 0 THEN ?4 ELSE seq END WHERE id = ?1 "
 	    /* Only forward: SENDING settles, FAILED is sent again. */
@@ -228,6 +227,7 @@ store_set_status(struct store *s, const char *id, const char *status,
 	store_bind_text(st, 2, status);
 	sqlite3_bind_int64(st, 3, created_at);
 	sqlite3_bind_int64(st, 4, seq);
+	store_bind_self(s, st, 5);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (conv != NULL && *conv == NULL)
 			*conv = store_conv_object((const char *)

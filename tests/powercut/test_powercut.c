@@ -191,7 +191,9 @@ turn(struct store *s, struct run *run, int t, uint64_t *r, char (*ids)[32],
 	int64_t		 at = 1800000000000LL + t * 1000;
 	int		 i, n, k;
 
-	if (t == 1 && store_set_kv(s, "self", "me") == -1)
+	/* As imgwd: the store is told, and the id kept for a restart. */
+	if (t == 1 && (store_set_self(s, "me") == -1 ||
+	    store_set_kv(s, "self", "me") == -1))
 		return -1;
 	n = (int)(rnd(r) % 4);
 	for (i = 0; i < n; i++) {

@@ -942,7 +942,7 @@ unread_counts_through_triggers(void)
 {
 	struct store	*s = open_fresh();
 
-	CHECK_INT(store_set_kv(s, "self", "me"), 0);
+	CHECK_INT(store_set_self(s, "me"), 0);
 	CHECK_INT(unread(s, "u:bob"), -1);
 	put_in(s, "u1", "一", 1000);
 	CHECK_INT(unread(s, "u:bob"), 1);
@@ -976,12 +976,40 @@ unread_counts_through_triggers(void)
 }
 
 /* A conversation read in full counts the messages that arrive after. */
+/*
+ * Our id is what store_set_self was given, not a kv row: until it is set,
+ * our messages count like anyone's; a message queued with no sender takes
+ * it when its status settles.
+ */
+static void
+unread_self_is_given_to_the_store(void)
+{
+	struct store	*s = open_fresh();
+	json_t		*m;
+
+	CHECK_INT(store_set_kv(s, "self", "me"), 0);	/* not the store's */
+	put(s, "u:bob", "o1", "me", "bob", "我的", "SENT", 1000, 1);
+	CHECK_INT(unread(s, "u:bob"), 1);
+	CHECK_INT(store_set_self(s, "me"), 0);
+	put(s, "u:bob", "o2", "me", "bob", "我的", "SENT", 2000, 2);
+	CHECK_INT(unread(s, "u:bob"), 1);
+	put(s, "u:bob", "q1", "", "bob", "排队", "SENDING", 3000, 0);
+	CHECK_INT(store_set_status(s, "q1", "SENT", 3000, 3, NULL), 0);
+	m = store_get_message(s, "q1");
+	CHECK_STR(json_string_value(json_object_get(m, "from")), "me");
+	json_decref(m);
+	/* The recount of a read agrees with the triggers. */
+	CHECK_INT(store_conversation_read(s, "u:bob", "o1"), 0);
+	CHECK_INT(unread(s, "u:bob"), 0);
+	close_fresh(s);
+}
+
 static void
 unread_counts_messages_after_read_all(void)
 {
 	struct store	*s = open_fresh();
 
-	store_set_kv(s, "self", "me");
+	store_set_self(s, "me");
 	put_in(s, "a1", "一", 1000);
 	put_in(s, "a2", "二", 2000);
 	CHECK_INT(unread(s, "u:bob"), 2);
@@ -1002,7 +1030,7 @@ unread_read_upto_a_message(void)
 	char		 id[16];
 	int		 i;
 
-	store_set_kv(s, "self", "me");
+	store_set_self(s, "me");
 	for (i = 1; i <= 5; i++) {
 		snprintf(id, sizeof id, "r%d", i);
 		put_in(s, id, "消息", i * 1000);
@@ -1036,7 +1064,7 @@ unread_delete_recounts(void)
 	char		 id[16];
 	int		 i;
 
-	store_set_kv(s, "self", "me");
+	store_set_self(s, "me");
 	for (i = 1; i <= 6; i++) {
 		snprintf(id, sizeof id, "e%d", i);
 		put_in(s, id, "消息", i * 1000);
@@ -1075,7 +1103,7 @@ unread_total_leaves_out_muted(void)
 	json_t		*list, *c;
 	int		 more;
 
-	store_set_kv(s, "self", "me");
+	store_set_self(s, "me");
 	put_in(s, "b1", "一", 1000);
 	put_in(s, "b2", "二", 2000);
 	put(s, "u:carol", "c1", "carol", "me", "一", "SENT", 1500, 3);
@@ -1126,7 +1154,7 @@ retain_by_age_keeps_unsent(void)
 	struct store	*s = open_fresh();
 	int		 more, start;
 
-	store_set_kv(s, "self", "me");
+	store_set_self(s, "me");
 	put(s, "u:bob", "q0", "me", "bob", "排队中的旧消息", "SENDING", 500, 0);
 	put_in(s, "a1", "旧消息一", 1000);
 	put_in(s, "a2", "旧消息二", 2000);
@@ -1151,7 +1179,7 @@ retain_by_count_keeps_newest_and_unsent(void)
 	char		 id[16];
 	int		 i, more, start;
 
-	store_set_kv(s, "self", "me");
+	store_set_self(s, "me");
 	put(s, "u:bob", "q0", "me", "bob", "排队", "SENDING", 100, 0);
 	for (i = 1; i <= 8; i++) {
 		snprintf(id, sizeof id, "b%d", i);
@@ -1525,6 +1553,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(search_forgets_revoked_content),
 	UNIT_TEST(search_forgets_deleted_messages),
 	UNIT_TEST(unread_counts_through_triggers),
+	UNIT_TEST(unread_self_is_given_to_the_store),
 	UNIT_TEST(unread_counts_messages_after_read_all),
 	UNIT_TEST(unread_read_upto_a_message),
 	UNIT_TEST(unread_delete_recounts),
