@@ -1,10 +1,10 @@
 /*
  * gen_cache: fill an imgwd cache database with generated messages quickly,
- * for the history and search benchmarks. It opens the database with imgwd's
- * own store_open (storedb.c: the schema, its migrations, its triggers and
- * imgw_grams are exactly imgwd's) and inserts the rows in transactions of
- * 100,000 on that connection, so the full-text indexes and conversations are built
- * by the same triggers imgwd fires. A benchmark tool: it exits on any error.
+ * for the history and search benchmarks. It links imgwd's store objects
+ * (so the schema, its triggers and imgw_grams are exactly imgwd's) and
+ * inserts every row through store_bulk_put in one transaction, so the
+ * full-text indexes and conversations are built by the same triggers imgwd
+ * fires. A benchmark tool: it exits on any error.
  *
  *   gen_cache DB MESSAGES CONVERSATIONS
  *
@@ -17,10 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <sqlite3.h>
-
 #include "store.h"
-#include "storedb.h"
 
 static const char *const words[] = {
 	"北京", "上海", "明天", "今天", "晚上", "中午", "早上", "周末", "时间", "地方",
@@ -57,13 +54,20 @@ rnd(void)
 	return (uint32_t)(rng >> 11);
 }
 
+/* Say what failed and exit. */
+static void
+fail(struct store *s)
+{
+	fprintf(stderr, "gen_cache: %s\n", store_error(s));
+	exit(1);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct store	*s;
-	sqlite3_stmt	*ins;
-	sqlite3		*db;
-	char		 id[40], conv[16], peer[8], text[512];
+	struct store_row r = { .type = "TEXT", .status = "SENT", .extra = "" };
+	char		*cause, id[40], conv[16], peer[8], text[512];
 	long		 n, nconv, i;
 	int64_t		 t0 = 1700000000000;
 	int		 k, w, len;
@@ -73,17 +77,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: gen_cache DB MESSAGES CONVERSATIONS\n");
 		return 2;
 	}
-	db = storedb_open(argv[1], &s);
-	if (sqlite3_exec(db, "PRAGMA cache_size = -262144;"
-	    "BEGIN; INSERT OR REPLACE INTO kv(key, value) VALUES ('self', 'me')",
-	    NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO messages(id, conv, from_id, "
-	    "to_id, msg_type, content, status, created_at, seq, edited_at, extra) "
-	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", -1, &ins, NULL) !=
-	    SQLITE_OK) {
-		fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
+	if ((s = store_open(argv[1], &cause)) == NULL) {
+		fprintf(stderr, "gen_cache: %s\n", cause);
 		return 1;
 	}
+	/* As imgwd: the store is told our id, and it is kept for a restart. */
+	if (store_set_self(s, "me") == -1 || store_bulk_begin(s) == -1 ||
+	    store_set_kv(s, "self", "me") == -1)
+		fail(s);
+	r.id = id;
+	r.conv = conv;
+	r.content = text;
 	for (i = 0; i < n; i++) {
 		snprintf(peer, sizeof peer, "p%04ld", (long)(rnd() % nconv));
 		snprintf(conv, sizeof conv, "u:%s", peer);
@@ -97,41 +101,21 @@ main(int argc, char **argv)
 			len += snprintf(text + len, sizeof text - len, "熊猫");
 		snprintf(text + len, sizeof text - len, "%s",
 		    rnd() % 3 ? "。" : "！");
-		sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, conv, -1, SQLITE_STATIC);
 		if (rnd() % 2) {
-			sqlite3_bind_text(ins, 3, peer, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 4, "me", -1, SQLITE_STATIC);
+			r.from = peer;
+			r.to = "me";
 		} else {
-			sqlite3_bind_text(ins, 3, "me", -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 4, peer, -1, SQLITE_STATIC);
+			r.from = "me";
+			r.to = peer;
 		}
-		sqlite3_bind_text(ins, 5, "TEXT", -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 6, text, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 7, "SENT", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 8, t0 + i * 997);
-		sqlite3_bind_int64(ins, 9, i + 1);
-		sqlite3_bind_int64(ins, 10, 0);
-		sqlite3_bind_text(ins, 11, "", -1, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
-			return 1;
-		}
-		sqlite3_reset(ins);
-		/* Commits of 100,000 rows keep the WAL of a 5M cache in bounds. */
-		if (i % 100000 == 99999 && sqlite3_exec(db, "COMMIT; BEGIN",
-		    NULL, NULL, NULL) != SQLITE_OK) {
-			fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
-			return 1;
-		}
+		r.created_at = t0 + i * 997;
+		r.seq = i + 1;
+		if (store_bulk_put(s, &r) == -1)
+			fail(s);
 	}
-	sqlite3_finalize(ins);
-	if (sqlite3_exec(db, "INSERT OR REPLACE INTO kv(key, value) VALUES "
-	    "('sync_seq', '1000000000'); COMMIT; PRAGMA wal_checkpoint(TRUNCATE)",
-	    NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "gen_cache: %s\n", sqlite3_errmsg(db));
-		return 1;
-	}
+	if (store_set_kv(s, "sync_seq", "1000000000") == -1 ||
+	    store_bulk_end(s) == -1)
+		fail(s);
 	store_close(s);
 	return 0;
 }

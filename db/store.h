@@ -179,6 +179,23 @@ int		 store_outbox_del(struct store *, const char *id);
 /* The outbox in order: an array of {id, dest, body}; NULL on error. */
 json_t		*store_outbox_list(struct store *);
 
+/* A message row as stored, for store_bulk_put. */
+struct store_row {
+	const char	*id, *conv, *from, *to, *type, *content, *status;
+	int64_t		 created_at, seq, edited_at;
+	const char	*extra;		/* payload, mentions, replyTo as JSON; NULL or "" */
+};
+/*
+ * Bulk loading, for tools that make large caches: store_bulk_begin commits
+ * any open turn and opens one transaction, store_bulk_put inserts a new
+ * message (the same triggers keep search and conversations), store_bulk_end
+ * commits and checkpoints. Other writes between them join the transaction.
+ * Each returns 0 or -1.
+ */
+int		 store_bulk_begin(struct store *);
+int		 store_bulk_put(struct store *, const struct store_row *);
+int		 store_bulk_end(struct store *);
+
 /* Append an event (takes a reference to nothing; body is copied). Returns its seq or -1. */
 int64_t		 store_event_add(struct store *, const char *type, json_t *body);
 /* The newest event seq, 0 if none. */
