@@ -30,7 +30,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS	= $(PKG_LIBS) -lev
 
 PROTO_SRCS	:= proto/buf.c proto/stomp.c proto/rpc.c proto/log.c proto/paths.c
-DB_SRCS		:= db/store.c db/store_msg.c db/store_search.c db/store_conv.c \
+DB_SRCS		:= db/store.c db/store_schema.c db/store_msg.c db/store_search.c db/store_conv.c \
 		   db/store_outbox.c db/store_event.c db/store_obj.c db/store_maint.c \
 		   db/store_bulk.c \
 		   $(B)/gen/schema.c

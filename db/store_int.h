@@ -63,11 +63,12 @@ struct store {
 	char		 err[512];
 };
 
-/* The schema version this code writes (store.c). */
+/* The schema version this code writes (store_schema.c). */
 extern const int store_version;
 /* db/schema.sql, NUL-terminated (build/gen/schema.c, made by the Makefile). */
 extern const char store_schema_sql[];
 
+int		 store_migrate(struct store *);
 int		 store_fail(struct store *, const char *);
 int		 store_seterr(struct store *, enum store_errno, const char *, ...)
 		     __attribute__((format(printf, 3, 4)));
