@@ -1,7 +1,7 @@
 -- schema.sql: the cache database of one imgwd account, as a new database
 -- gets it (store_open runs this file, embedded at build time, then sets
 -- PRAGMA user_version). Older databases reach the same schema through the
--- migrations in db/store.c; tests/unit/test_store.c checks that both agree.
+-- migrations in db/store_schema.c; tests/unit/test_store.c checks that they agree.
 -- Change both together: a new migration there, the same result here.
 
 -- Small values the daemon keeps: the sync cursor, the server's

@@ -1,5 +1,5 @@
 /*
- * test_store: unit tests for db/store.c (schema and migrations, imgw_grams,
+ * test_store: unit tests for db/ (schema and migrations, imgw_grams,
  * messages, history pages, search, conversations and unread counts,
  * retention, integrity), linked with that module and proto/buf.c only.
  * Each test opens a fresh database file in a private temporary directory.
@@ -1206,7 +1206,7 @@ retain_by_count_keeps_newest_and_unsent(void)
 
 /* ------------------------------------------------------------ schema */
 
-/* The version 1 schema, exactly as store.c's first migration creates it. */
+/* The version 1 schema, exactly as imgwd's first schema created it. */
 #define V1_SCHEMA \
 	"CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);" \
 	"CREATE TABLE messages(" \
