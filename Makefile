@@ -187,7 +187,8 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 FUZZ_INTAKE_SRCS := daemon/session.c daemon/m_message.c daemon/social.c \
 		   daemon/forward.c daemon/state.c daemon/conv.c daemon/arg.c \
 		   daemon/pending.c daemon/sync.c daemon/inbound.c \
-		   daemon/events.c daemon/outbox.c daemon/caps.c db/store.c \
+		   daemon/events.c daemon/outbox.c daemon/caps.c daemon/snippet.c \
+		   $(DB_SRCS) \
 		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c
 $(B)/fuzz/fuzz_intake: tests/fuzz/fuzz_intake.c $(FUZZ_INTAKE_SRCS) | $(B)/.deps
 	@mkdir -p $(dir $@)
