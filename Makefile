@@ -41,7 +41,7 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/social.c daemon/forward.c daemon/m_friend.c \
 		   daemon/m_batch.c daemon/caps.c \
 		   daemon/m_group.c daemon/state.c daemon/conv.c \
-		   daemon/pending.c daemon/sync.c daemon/inbound.c \
+		   daemon/pending.c daemon/sync.c daemon/inbound.c daemon/intake.c \
 		   daemon/arg.c daemon/snippet.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c server/sstore_msg.c server/sstore_event.c \
@@ -66,7 +66,7 @@ PROGS	:= $(B)/imserver $(B)/imgwd $(B)/imgw $(B)/libimgw.so $(B)/libimgw.a
 # Unit tests: one per module, linked with that module only, under ASan/UBSan.
 UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
 		   $(B)/tests/test_store $(B)/tests/test_caps $(B)/tests/test_snippet \
-		   $(B)/tests/test_powercut
+		   $(B)/tests/test_powercut $(B)/tests/test_pending
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all demo run check unit integration bench fuzz install uninstall clean deps \
@@ -143,6 +143,13 @@ $(B)/tests/test_caps: tests/unit/test_caps.c daemon/caps.c proto/log.c | $(B)/.d
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ \
 	    $(shell pkg-config --libs jansson)
 
+# Daemon modules with the transport stubbed below their hooks.
+$(B)/tests/test_pending: tests/unit/test_pending.c daemon/pending.c daemon/caps.c \
+    proto/stomp.c proto/buf.c proto/log.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ \
+	    $(shell pkg-config --libs jansson) -lev
+
 # The Node.js example's dependency, installed from its lock file when that
 # changes (tests/integration/test_rpc_clients.py runs the Node demo).
 $(B)/.node-deps: examples/node/package.json examples/node/package-lock.json | $(B)/.deps
@@ -186,7 +193,7 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 # event log and an in-memory store; the rest of imgwd is stubbed in the target.
 FUZZ_INTAKE_SRCS := daemon/session.c daemon/m_message.c daemon/social.c \
 		   daemon/forward.c daemon/state.c daemon/conv.c daemon/arg.c \
-		   daemon/pending.c daemon/sync.c daemon/inbound.c \
+		   daemon/pending.c daemon/sync.c daemon/inbound.c daemon/intake.c \
 		   daemon/events.c daemon/outbox.c daemon/caps.c daemon/snippet.c \
 		   $(DB_SRCS) \
 		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c
