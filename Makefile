@@ -66,7 +66,8 @@ PROGS	:= $(B)/imserver $(B)/imgwd $(B)/imgw $(B)/libimgw.so $(B)/libimgw.a
 # Unit tests: one per module, linked with that module only, under ASan/UBSan.
 UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
 		   $(B)/tests/test_store $(B)/tests/test_caps $(B)/tests/test_snippet \
-		   $(B)/tests/test_powercut $(B)/tests/test_pending
+		   $(B)/tests/test_powercut $(B)/tests/test_pending \
+		   $(B)/tests/test_conv
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all demo run check unit integration bench fuzz install uninstall clean deps \
@@ -149,6 +150,12 @@ $(B)/tests/test_pending: tests/unit/test_pending.c daemon/pending.c daemon/caps.
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ \
 	    $(shell pkg-config --libs jansson) -lev
+
+$(B)/tests/test_conv: tests/unit/test_conv.c daemon/conv.c daemon/arg.c proto/rpc.c \
+    proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ \
+	    $(shell pkg-config --libs msgpack jansson)
 
 # The Node.js example's dependency, installed from its lock file when that
 # changes (tests/integration/test_rpc_clients.py runs the Node demo).
