@@ -67,7 +67,7 @@ PROGS	:= $(B)/imserver $(B)/imgwd $(B)/imgw $(B)/libimgw.so $(B)/libimgw.a
 UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
 		   $(B)/tests/test_store $(B)/tests/test_caps $(B)/tests/test_snippet \
 		   $(B)/tests/test_powercut $(B)/tests/test_pending \
-		   $(B)/tests/test_conv
+		   $(B)/tests/test_conv $(B)/tests/test_outbox
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all demo run check unit integration bench fuzz install uninstall clean deps \
@@ -156,6 +156,15 @@ $(B)/tests/test_conv: tests/unit/test_conv.c daemon/conv.c daemon/arg.c proto/rp
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ \
 	    $(shell pkg-config --libs msgpack jansson)
+
+# The daemon's shared leaves: state, ids, caps, the store, the protocols.
+UNIT_LEAF_SRCS	:= daemon/state.c daemon/conv.c daemon/caps.c $(DB_SRCS) \
+		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c
+UNIT_LEAF_LIBS	= $(shell pkg-config --libs sqlite3 msgpack jansson) -lev
+$(B)/tests/test_outbox: tests/unit/test_outbox.c daemon/outbox.c daemon/pending.c \
+    daemon/events.c daemon/client.c $(UNIT_LEAF_SRCS) | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
 
 # The Node.js example's dependency, installed from its lock file when that
 # changes (tests/integration/test_rpc_clients.py runs the Node demo).
