@@ -3,16 +3,12 @@
  * them. Linked with daemon/pending.c, daemon/caps.c (which extensions the
  * server offers), the STOMP frame code and the log; the session and the
  * WebSocket below it are stubbed (session_send records what would go out,
- * upstream_barrier numbers the pings). The clock is moved forward by
- * wrapping the C library's, so libev's timers see the 30 s timeout pass.
+ * upstream_barrier numbers the pings). The clock is moved forward
+ * (unit_clock.h), so libev's timers see the 30 s timeout pass.
  */
-#include <sys/syscall.h>
-#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -20,38 +16,10 @@
 #include "log.h"
 #include "stomp.h"
 #include "unit.h"
+#include "unit_clock.h"
 
 struct ev_loop	*loop;
 struct config	 cfg;
-
-/* ---- the clock, so the timeout can pass without waiting ---- */
-
-static time_t	 clock_skew;	/* seconds added to every clock */
-
-/* Exported (the build hides symbols by default) so that libev calls them. */
-#define UNIT_EXPORT	__attribute__((visibility("default")))
-int	clock_gettime(clockid_t, struct timespec *) UNIT_EXPORT;
-int	gettimeofday(struct timeval *restrict, void *restrict) UNIT_EXPORT;
-
-int
-clock_gettime(clockid_t id, struct timespec *ts)
-{
-	long	 r = syscall(SYS_clock_gettime, id, ts);
-
-	ts->tv_sec += clock_skew;
-	return (int)r;
-}
-
-int
-gettimeofday(struct timeval *restrict tv, void *restrict tz)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	tv->tv_sec = ts.tv_sec;
-	tv->tv_usec = ts.tv_nsec / 1000;
-	return 0;
-}
 
 /* ---- stubs: session.c and upstream.c (the transport) ---- */
 
@@ -355,18 +323,18 @@ pending_timeout_fails_with_minus_one(void)
 	ev_run(loop, EVRUN_NOWAIT);
 	CHECK_INT(d[0].calls, 0);
 	/* 10 s on, a new request; 21 s later only the first is due. */
-	clock_skew += 10;
+	unit_clock_skew += 10;
 	ev_run(loop, EVRUN_NOWAIT);
 	CHECK_INT(pending_request("/app/chat.sync", json_object(), done_cb,
 	    &d[1]), 0);
 	CHECK_INT(d[0].calls, 0);
-	clock_skew += 21;
+	unit_clock_skew += 21;
 	ev_run(loop, EVRUN_NOWAIT);
 	CHECK_INT(d[0].calls, 1);
 	CHECK_INT(d[0].code, -1);
 	CHECK_STR(d[0].message, "the server did not answer");
 	CHECK_INT(d[1].calls, 0);
-	clock_skew += 10;
+	unit_clock_skew += 10;
 	ev_run(loop, EVRUN_NOWAIT);
 	CHECK_INT(d[1].calls, 1);
 	CHECK_INT(d[1].code, -1);
