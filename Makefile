@@ -68,7 +68,7 @@ UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
 		   $(B)/tests/test_store $(B)/tests/test_caps $(B)/tests/test_snippet \
 		   $(B)/tests/test_powercut $(B)/tests/test_pending \
 		   $(B)/tests/test_conv $(B)/tests/test_outbox $(B)/tests/test_inbound \
-		   $(B)/tests/test_events
+		   $(B)/tests/test_events $(B)/tests/test_batch
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all demo run check unit integration bench fuzz install uninstall clean deps \
@@ -172,6 +172,10 @@ $(B)/tests/test_inbound: tests/unit/test_inbound.c daemon/inbound.c daemon/sync.
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
 $(B)/tests/test_events: tests/unit/test_events.c daemon/events.c daemon/client.c \
     $(UNIT_LEAF_SRCS) | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
+$(B)/tests/test_batch: tests/unit/test_batch.c daemon/m_batch.c daemon/dispatch.c \
+    daemon/client.c daemon/arg.c $(UNIT_LEAF_SRCS) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
 
