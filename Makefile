@@ -41,7 +41,7 @@ DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c 
 		   daemon/social.c daemon/forward.c daemon/m_friend.c \
 		   daemon/m_batch.c daemon/caps.c \
 		   daemon/m_group.c daemon/state.c daemon/conv.c \
-		   daemon/pending.c daemon/sync.c daemon/inbound.c \
+		   daemon/pending.c daemon/sync.c daemon/inbound.c daemon/intake.c \
 		   daemon/arg.c daemon/snippet.c
 SERVER_SRCS	:= server/main.c server/token.c server/ws.c server/broker.c \
 		   server/sstore.c server/sstore_msg.c server/sstore_event.c \
@@ -192,7 +192,8 @@ $(B)/.node-deps: examples/node/package.json examples/node/package-lock.json | $(
 # the integration scenarios.
 check: $(B)/.deps all $(UNIT_TESTS) $(B)/.node-deps
 	@SANITIZE_TESTS="$(SANITIZE_TESTS)" tests/run tests/run_selftest \
-	    tests/controls/run $(UNIT_TESTS) $(CHECK_EXTRA)
+	    tests/controls/run tests/layering/check.py $(UNIT_TESTS) \
+	    $(CHECK_EXTRA)
 
 demo: $(B)/.deps all
 	@scripts/demo
@@ -222,7 +223,7 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 # event log and an in-memory store; the rest of imgwd is stubbed in the target.
 FUZZ_INTAKE_SRCS := daemon/session.c daemon/m_message.c daemon/social.c \
 		   daemon/forward.c daemon/state.c daemon/conv.c daemon/arg.c \
-		   daemon/pending.c daemon/sync.c daemon/inbound.c \
+		   daemon/pending.c daemon/sync.c daemon/inbound.c daemon/intake.c \
 		   daemon/events.c daemon/outbox.c daemon/caps.c daemon/snippet.c \
 		   $(DB_SRCS) \
 		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c

@@ -69,6 +69,10 @@ extern struct config	 cfg;
 extern char		*self_id;	/* own user id once known, else NULL */
 int		 state_set_self(const char *);
 void		 state_stop(void);
+int64_t		 state_now_ms(void);
+
+/* UPSTREAM.md: content (and a message's extras together) at most 64 KiB. */
+#define MESSAGE_TEXT_MAX	(64 * 1024)
 
 /* conv.c: ids and conversation keys ("u:ID", "g:ID"), in one place. */
 int		 conv_valid_id(const char *);
@@ -385,8 +389,8 @@ void		 forward_conversation_set(const char *conv, const char *field,
 		     json_t *value);
 void		 forward_read(const char *conv, const char *upto);
 
-/* Take a chat message from the server (m_message.c). */
-void		 message_received(json_t *msg);
+/* intake.c: take a chat message from the server; store, announce it. */
+void		 intake_message(json_t *msg);
 /* The local error for an upstream reply code (forward.c). */
 json_t		*forward_error(int code, const char *message);
 

@@ -1,6 +1,6 @@
 /*
  * inbound: where the server's MESSAGE frames go, by destination: replies to
- * the pending table, chat messages to the message intake (m_message.c),
+ * the pending table, chat messages to the message intake (intake.c),
  * events to the social cache. Refuses bodies that are not JSON objects or
  * nest too deep (UPSTREAM.md, "What imgwd does with a broken server").
  */
@@ -75,7 +75,7 @@ inbound_message(const struct stomp_frame *f)
 	if (dest != NULL && (strcmp(dest, "/user/queue/messages") == 0 ||
 	    strncmp(dest, "/topic/group/", 13) == 0)) {
 		sync_not_quiet();
-		message_received(body);
+		intake_message(body);
 	}
 	else if (dest != NULL && strcmp(dest, "/user/queue/events") == 0) {
 		social_event(body);

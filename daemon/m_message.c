@@ -1,7 +1,8 @@
 /*
- * m_message: message.* handlers and the intake of chat messages from the
- * server. Everything is stored before it is announced; the store and the
- * outbox do the durable work, this file decides what a message means.
+ * m_message: the message.* methods: sending (queued in the outbox),
+ * history and search from the cache, revoke, delete, resend, cancel, and
+ * the server's edit and fetch. What arrives from the server is intake.c's.
+ * Everything is stored before it is announced.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +16,8 @@
 #include "snippet.h"
 #include "store.h"
 
-#define TEXT_MAX	(64 * 1024)	/* UPSTREAM.md: content is at most 64 KiB */
+#define TEXT_MAX	MESSAGE_TEXT_MAX
 #define CONV_MAX	80
-/* A server createdAt this far ahead of our clock is taken as arrival time. */
-#define AHEAD_MAX	(24 * 3600 * 1000LL)
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Make a new message id: 128 random bits in hex. */
 static void
@@ -44,179 +34,6 @@ message_new_id(char out[33])
 		out[2 * i + 1] = hex[r[i] & 15];
 	}
 	out[32] = '\0';
-}
-
-/* Announce a message change after storing it. */
-static void
-message_announce(int put, const char *id)
-{
-	const char	*type;
-	json_t		*m;
-
-	if (put == STORE_INSERTED)
-		type = "message.new";
-	else if (put == STORE_UPDATED)
-		type = "message.updated";
-	else
-		return;
-	if ((m = store_get_message(store, id)) == NULL)
-		return;
-	if (put == STORE_UPDATED && strcmp(json_string_value(
-	    json_object_get(m, "status")), "REVOKED") == 0)
-		type = "message.revoked";
-	events_emit(type, json_pack("{s:o}", "message", m));
-}
-
-/*
- * Copy the optional fields (UPSTREAM.md) of a server message into m; those
- * of the wrong type are left out. Returns 0, or -1 if payload, mentions
- * and replyTo together take more than TEXT_MAX bytes as JSON.
- */
-static int
-message_extras(json_t *m, json_t *body)
-{
-	json_t	*v, *e = json_object();
-	char	*dump;
-	size_t	 n;
-
-	if (json_is_object(v = json_object_get(body, "payload")))
-		json_object_set(e, "payload", v);
-	if (json_is_array(v = json_object_get(body, "mentions")))
-		json_object_set(e, "mentions", v);
-	if (json_is_string(v = json_object_get(body, "replyTo")))
-		json_object_set(e, "replyTo", v);
-	if (json_is_integer(v = json_object_get(body, "editedAt")))
-		json_object_set(e, "editedAt", v);
-	if ((dump = json_dumps(e, JSON_COMPACT)) == NULL)
-		fatalx("out of memory");
-	n = strlen(dump);
-	free(dump);
-	if (n <= TEXT_MAX)
-		json_object_update(m, e);
-	json_decref(e);
-	return n <= TEXT_MAX ? 0 : -1;
-}
-
-/* Whether s is a message id: 1-128 of [A-Za-z0-9_.@-] (UPSTREAM.md). */
-static int
-message_id_ok(const char *s)
-{
-	size_t	 n = strlen(s);
-
-	return n >= 1 && n <= 128 &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.@-") == n;
-}
-
-/*
- * The message's server time: createdAt, unless it is missing or more than
- * AHEAD_MAX ahead of our clock; then the time it was first stored (now, for
- * a new message), so a broken clock cannot pin a conversation on top.
- */
-static int64_t
-message_time(const char *id, json_t *body)
-{
-	int64_t	 t = json_integer_value(json_object_get(body, "createdAt"));
-	int64_t	 now = now_ms();
-	json_t	*old;
-
-	if (t > 0 && t <= now + AHEAD_MAX)
-		return t;
-	if ((old = store_get_message(store, id)) != NULL) {
-		t = json_integer_value(json_object_get(old, "createdAt"));
-		json_decref(old);
-		if (t > 0 && t <= now + AHEAD_MAX)
-			return t;
-	}
-	log_limited(LOG_WARN, "message-time", "message %s: createdAt %lld is "
-	    "not a time up to a day ahead of ours; taking now", id,
-	    (long long)json_integer_value(json_object_get(body, "createdAt")));
-	return now;
-}
-
-/* Why a chat message from the server is refused, or NULL if it is not. */
-static const char *
-message_refusal(json_t *body)
-{
-	const char	*id = json_string_value(json_object_get(body, "id"));
-	const char	*from = json_string_value(json_object_get(body, "fromId"));
-	const char	*to = json_string_value(json_object_get(body, "toId"));
-	json_t		*content = json_object_get(body, "content");
-
-	if (id == NULL || !message_id_ok(id))
-		return "id is not 1-128 of [A-Za-z0-9_.@-]";
-	if (from == NULL || !conv_valid_id(from) || to == NULL || !conv_valid_id(to))
-		return "fromId or toId is not 1-64 of [A-Za-z0-9_.@-]";
-	if (!json_is_string(content))
-		return "content is not a string";
-	if (json_string_length(content) > TEXT_MAX)
-		return "content is over 64 KiB";
-	return NULL;
-}
-
-/* Take a chat message object from the server (UPSTREAM.md), store it, announce it. */
-void
-message_received(json_t *body)
-{
-	const char	*id, *from, *to, *chat, *content, *status, *type, *why;
-	char		 conv[CONV_MAX];
-	json_t		*m;
-	int64_t		 seq;
-	int		 put;
-
-	id = json_string_value(json_object_get(body, "id"));
-	from = json_string_value(json_object_get(body, "fromId"));
-	to = json_string_value(json_object_get(body, "toId"));
-	chat = json_string_value(json_object_get(body, "chatType"));
-	content = json_string_value(json_object_get(body, "content"));
-	status = json_string_value(json_object_get(body, "status"));
-	type = json_string_value(json_object_get(body, "msgType"));
-	seq = json_integer_value(json_object_get(body, "seq"));
-	if ((why = message_refusal(body)) != NULL) {
-		log_limited(LOG_WARN, why, "ignoring a chat message from the "
-		    "server: %s", why);
-		return;
-	}
-	/*
-	 * Our own message echoed back proves the server read it (RPC.md,
-	 * "What SENT proves"; with replies it may come before the answer, as
-	 * on a group's topic): settle it before storing what the server says.
-	 * Without replies its createdAt is not taken: a message settled by a
-	 * pong has only ours, and one clock per profile keeps our history in
-	 * the order we sent.
-	 */
-	if (self_id != NULL && strcmp(from, self_id) == 0)
-		pending_settle(id, caps_has("replies") ? body : NULL);
-	if (status != NULL && strcmp(status, "REVOKED") == 0)
-		outbox_forget(id);
-	if (chat != NULL && strcmp(chat, "GROUP") == 0)
-		snprintf(conv, sizeof conv, "g:%s", to);
-	else
-		snprintf(conv, sizeof conv, "u:%s",
-		    self_id != NULL && strcmp(from, self_id) == 0 ? to : from);
-	m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", id,
-	    "from", from, "to", to, "type", type ? type : "TEXT",
-	    "content", content, "status", status ? status : "SENT",
-	    "createdAt", (json_int_t)message_time(id, body),
-	    "seq", (json_int_t)seq);
-	if (m == NULL)
-		fatalx("out of memory");
-	if (message_extras(m, body) == -1) {
-		log_limited(LOG_WARN, "message-extras", "ignoring a chat message "
-		    "from the server: payload, mentions and replyTo are over "
-		    "64 KiB");
-		json_decref(m);
-		return;
-	}
-	put = store_put_message(store, conv, m);
-	json_decref(m);
-	if (put == -1) {
-		log_error("cannot store message: %s", store_error(store));
-		return;
-	}
-	message_announce(put, id);
-	if (seq > 0)
-		sync_saw_seq(seq);
 }
 
 /* Whether stored message m was sent by us in conversation conv ("u:ID"). */
@@ -280,13 +97,12 @@ message_body(const char *conv, const char *id, const char *type,
 static json_t *
 message_stored_extras(json_t *m)
 {
-	static const char *const keys[] = { "payload", "mentions", "replyTo" };
-	json_t	*e = json_object();
-	size_t	 i;
+	const struct store_extra	*x;
+	json_t				*e = json_object();
 
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		if (json_object_get(m, keys[i]) != NULL)
-			json_object_set(e, keys[i], json_object_get(m, keys[i]));
+	for (x = store_extras; x->name != NULL; x++) {
+		if (json_object_get(m, x->name) != NULL)
+			json_object_set(e, x->name, json_object_get(m, x->name));
 	}
 	return e;
 }
@@ -302,7 +118,7 @@ message_queue(const char *conv, const char *id, const char *type,
 	m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:i}", "id", id,
 	    "from", self_id ? self_id : "", "to", conv + 2, "type", type,
 	    "content", text, "status", "SENDING", "createdAt",
-	    (json_int_t)now_ms(), "seq", 0);
+	    (json_int_t)state_now_ms(), "seq", 0);
 	if (m == NULL)
 		fatalx("out of memory");
 	if (extras != NULL)
@@ -822,7 +638,7 @@ revoke_done(void *arg, int code, const char *message, json_t *data)
 	json_t		*m;
 
 	if (code == 0 && json_is_object(data))
-		message_received(data);
+		intake_message(data);
 	/* The server read the revoke after the message: never send it again. */
 	if (code == 0)
 		outbox_forget(w->id);
@@ -884,7 +700,7 @@ static void
 message_apply(json_t *args, json_t *data)
 {
 	if (json_is_object(data))
-		message_received(data);
+		intake_message(data);
 }
 
 /* message.fetch answered: store the page's messages. */
@@ -895,7 +711,7 @@ message_apply_page(json_t *args, json_t *data)
 	size_t	 i;
 
 	json_array_foreach(json_object_get(data, "messages"), i, m)
-		message_received(m);
+		intake_message(m);
 }
 
 /* message.edit answers the edited message as cached (a message object). */

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -41,4 +42,14 @@ void
 state_stop(void)
 {
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Milliseconds since the epoch, by the wall clock (message times). */
+int64_t
+state_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -79,6 +79,17 @@ char		*store_get_kv(struct store *, const char *key);
 int		 store_set_kv(struct store *, const char *key, const char *value);
 
 /*
+ * A message's optional fields (UPSTREAM.md), kept together in its extra
+ * column, each with its JSON type: the one list of them (NULL-terminated).
+ * A new optional field is a row here and its check in message.send.
+ */
+struct store_extra {
+	const char	*name;
+	json_type	 type;
+};
+extern const struct store_extra store_extras[];
+
+/*
  * Insert or update a message object (see proto/RPC.md: id, conversation key
  * conv, from, to, type, content, status, createdAt, seq). Returns a
  * store_put value, or -1 on error. A stored REVOKED message never goes back.

@@ -101,20 +101,27 @@ store_int(json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* See store.h. */
+const struct store_extra store_extras[] = {
+	{ "payload", JSON_OBJECT },
+	{ "mentions", JSON_ARRAY },
+	{ "replyTo", JSON_STRING },
+	{ NULL, JSON_NULL },
+};
+
 /* The message extras (payload, mentions, replyTo) as JSON text, "" if none. */
 static char *
 store_extra(json_t *msg)
 {
-	static const char *const keys[] = { "payload", "mentions", "replyTo" };
-	json_t	*e = json_object();
-	char	*text;
-	size_t	 i;
+	const struct store_extra	*x;
+	json_t				*e = json_object();
+	char				*text;
 
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		json_t	*v = json_object_get(msg, keys[i]);
+	for (x = store_extras; x->name != NULL; x++) {
+		json_t	*v = json_object_get(msg, x->name);
 
 		if (v != NULL && !json_is_null(v))
-			json_object_set(e, keys[i], v);
+			json_object_set(e, x->name, v);
 	}
 	text = json_object_size(e) == 0 ? strdup("") : json_dumps(e,
 	    JSON_COMPACT | JSON_SORT_KEYS);

@@ -3,7 +3,7 @@
  * input is a MESSAGE frame's body (its first byte picks the destination:
  * the personal queue, a group topic, the event queue or the reply queue);
  * it goes through the real session (session_input, after a CONNECTED),
- * message_received or social_event, an in-memory store and the event log.
+ * intake_message or social_event, an in-memory store and the event log.
  * Every event that would reach a local client must decode as MessagePack-RPC
  * (within RPC_MAX_DEPTH), and every stored message must keep the limits of
  * proto/UPSTREAM.md; any violation aborts. The session's hooks are wired
