@@ -53,21 +53,12 @@ got_body(json_t *body)
 	free(s);
 }
 
-/* The message intake (intake.c; m_message.c's message_received before). */
-void	intake_message(json_t *);
-void	message_received(json_t *);
-
+/* The message intake (intake.c). */
 void
 intake_message(json_t *msg)
 {
 	got.messages++;
 	got_body(msg);
-}
-
-void
-message_received(json_t *msg)
-{
-	intake_message(msg);
 }
 
 void
