@@ -82,9 +82,21 @@ $(B)/.deps: scripts/install-deps
 	@touch $@
 deps: $(B)/.deps
 
+# Each directory sees only the headers it may use: cli/ only imgw.h (not
+# the codecs, not the store), client-lib/ and server/ the codecs, db/ the
+# codecs' buffers, daemon/ the codecs and the store.
+INC_cli		:= -Iclient-lib
+INC_client-lib	:= -Iproto -Iclient-lib
+INC_proto	:= -Iproto
+INC_db		:= -Iproto -Idb
+INC_daemon	:= -Iproto -Idb
+INC_server	:= -Iproto
+INC_bench	:= -Iproto -Idb -Iclient-lib
+OBJ_CFLAGS	= $(filter-out -I%,$(CFLAGS)) $(INC_$(firstword $(subst /, ,$<)))
+
 $(O)/%.o: %.c | $(B)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(OBJ_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/imgwd: $(DAEMON_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
@@ -260,7 +272,7 @@ CHECK_EXTRA	= tests/sanitize tests/fuzz/run_fuzzers
 
 $(ASAN_B)/obj/%.o: %.c | $(B)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(OBJ_CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
 $(ASAN_B)/imgwd: $(call asan_obj,$(DAEMON_SRCS) $(DB_SRCS) $(PROTO_SRCS))
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 $(ASAN_B)/imserver: $(call asan_obj,$(SERVER_SRCS) $(PROTO_SRCS))

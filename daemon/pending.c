@@ -243,15 +243,20 @@ pending_pong(uint64_t n)
 	}
 }
 
-/* The connection is gone: everything waiting fails with -1. */
+/*
+ * The connection is gone: everything waiting fails with -1. Unlinked first,
+ * so a callback that posts again (it cannot while offline) could not loop.
+ */
 void
 pending_lost(void)
 {
-	struct pending	*p;
+	TAILQ_HEAD(, pending)	 gone = TAILQ_HEAD_INITIALIZER(gone);
+	struct pending		*p;
 
 	pending_init();
-	while ((p = TAILQ_FIRST(&pd.list)) != NULL) {
-		TAILQ_REMOVE(&pd.list, p, entry);
+	TAILQ_CONCAT(&gone, &pd.list, entry);
+	while ((p = TAILQ_FIRST(&gone)) != NULL) {
+		TAILQ_REMOVE(&gone, p, entry);
 		pending_complete(p, -1, "connection to the server lost", NULL);
 	}
 }
