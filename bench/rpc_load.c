@@ -319,9 +319,9 @@ call_msg(struct conn *c, const msgpack_object *o)
 	answered++;
 	if (batch) {
 		/* The next batch when the whole last one is answered. */
-		for (int k = 0; c->inflight == 0 && k < depth && call_more();
-		    k++)
-			call_issue(c);
+		if (c->inflight == 0)
+			for (int k = 0; k < depth && call_more(); k++)
+				call_issue(c);
 	} else if (call_more())
 		call_issue(c);
 }
