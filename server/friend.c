@@ -24,14 +24,6 @@ friend_json(const struct sfriend *f)
 	    (json_int_t)f->since);
 }
 
-/* The request object: {userId, message, createdAt}. */
-static json_t *
-friend_request_json(const struct srequest *q)
-{
-	return json_pack("{s:s, s:s, s:I}", "userId", q->user, "message",
-	    q->message, "createdAt", (json_int_t)q->created_at);
-}
-
 /* Tell a and b they are friends now: friend.added {userId} to each. */
 static void
 friend_added(struct req *r, const char *a, const char *b)
@@ -168,13 +160,6 @@ fail:
 	req_fail(r, 500, "database error");
 }
 
-/* Add one request to the array in arg. */
-static int
-friend_requests_row(const struct srequest *q, void *arg)
-{
-	return json_array_append_new(arg, friend_request_json(q)) == -1;
-}
-
 /* /app/friend.requests: the pending requests to and from the user. */
 void
 friend_requests(struct req *r)
@@ -187,9 +172,9 @@ friend_requests(struct req *r)
 		req_fail(r, 500, "out of memory");
 		goto out;
 	}
-	if (sstore_social_freqs(r->app, r->user, 1, friend_requests_row,
+	if (sstore_social_freqs(r->app, r->user, 1, req_request_row,
 	    in) == -1 || sstore_social_freqs(r->app, r->user, 0,
-	    friend_requests_row, out) == -1) {
+	    req_request_row, out) == -1) {
 		req_fail(r, 500, "database error");
 		goto out;
 	}

@@ -298,15 +298,6 @@ out:
 	idlist_clear(&gone);
 }
 
-/* Add one request to the array in arg. */
-static int
-group_member_requests_row(const struct srequest *q, void *arg)
-{
-	return json_array_append_new(arg, json_pack("{s:s, s:s, s:I}",
-	    "userId", q->user, "message", q->message, "createdAt",
-	    (json_int_t)q->created_at)) == -1;
-}
-
 /* /app/group.requests: the pending join requests, for managers. */
 void
 group_member_requests(struct req *r)
@@ -319,8 +310,7 @@ group_member_requests(struct req *r)
 		return;
 	list = json_array();
 	req_list(r, list, list == NULL ? -1 :
-	    sstore_group_requests(r->app, g.id, group_member_requests_row,
-	    list));
+	    sstore_group_requests(r->app, g.id, req_request_row, list));
 	sstore_group_clear(&g);
 }
 

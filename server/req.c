@@ -301,6 +301,19 @@ req_conv(struct req *r, char *kind, const char **target)
 	return 1;
 }
 
+/*
+ * Add a request (to join a group, or a friend request) to the JSON array
+ * arg as {userId, message, createdAt}: an sstore_request_cb for the lists
+ * of both. Returns 0, or 1 (stop) when memory ran out.
+ */
+int
+req_request_row(const struct srequest *q, void *arg)
+{
+	return json_array_append_new(arg, json_pack("{s:s, s:s, s:I}",
+	    "userId", q->user, "message", q->message, "createdAt",
+	    (json_int_t)q->created_at)) == -1;
+}
+
 /* The conversation object: {"peerId": ID} or {"groupId": ID}. */
 json_t *
 req_conv_json(char kind, const char *target)

@@ -418,6 +418,7 @@ int	 req_object(struct req *, const char *, int, size_t, struct json_t **);
 int	 req_ids(struct req *, const char *, int, struct idlist *);
 int	 req_conv(struct req *, char *, const char **);
 struct json_t	*req_conv_json(char, const char *);
+int	 req_request_row(const struct srequest *, void *);
 size_t	 req_chars(const char *);
 
 /* route.c */
