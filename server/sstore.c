@@ -515,6 +515,27 @@ sstore_dup(sqlite3_stmt *st, int i)
 	return strdup((const char *)s);
 }
 
+/*
+ * Append the first column of every row of a bound statement (an id) to
+ * out. Returns 0 or -1.
+ */
+int
+sstore_ids(sqlite3_stmt *st, struct idlist *out)
+{
+	const unsigned char	*u;
+	int			 r;
+
+	while ((r = sstore_step(st)) == 1) {
+		u = sqlite3_column_text(st, 0);
+		if (u == NULL || idlist_push(out, (const char *)u) == -1) {
+			log_warn("database: out of memory");
+			sstore_reset(st);
+			return -1;
+		}
+	}
+	return r;
+}
+
 /* Fill a request from the current row (user, message, created_at). */
 static void
 sstore_request_row(sqlite3_stmt *st, struct srequest *q)

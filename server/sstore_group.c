@@ -315,21 +315,9 @@ int
 sstore_group_member_ids(const char *app, const char *id, int managers,
     struct idlist *out)
 {
-	sqlite3_stmt		*st = ST(MEMBER_IDS);
-	const unsigned char	*u;
-	int			 r;
-
-	if (sstore_bind(st, "ssd", app, id, managers != 0) == -1)
+	if (sstore_bind(ST(MEMBER_IDS), "ssd", app, id, managers != 0) == -1)
 		return -1;
-	while ((r = sstore_step(st)) == 1) {
-		u = sqlite3_column_text(st, 0);
-		if (u == NULL || idlist_push(out, (const char *)u) == -1) {
-			log_warn("database: out of memory");
-			sstore_reset(st);
-			return -1;
-		}
-	}
-	return r;
+	return sstore_ids(ST(MEMBER_IDS), out);
 }
 
 /*

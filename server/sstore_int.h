@@ -32,6 +32,7 @@ int	 sstore_begin(void);
 int	 sstore_end(int);
 void	 sstore_copy(sqlite3_stmt *, int, char *, size_t);
 char	*sstore_dup(sqlite3_stmt *, int);
+int	 sstore_ids(sqlite3_stmt *, struct idlist *);
 /* Requests (group joins, friend requests): rows of user, message, created_at. */
 int	 sstore_request_one(sqlite3_stmt *, struct srequest *);
 int	 sstore_request_each(sqlite3_stmt *, sstore_request_cb, void *);

@@ -170,27 +170,6 @@ const struct sstore_part sstore_social_part = {
 };
 
 /*
- * Append the first column of every row of a bound query to out. Returns 0
- * or -1.
- */
-static int
-sstore_social_ids(sqlite3_stmt *st, struct idlist *out)
-{
-	const unsigned char	*u;
-	int			 r;
-
-	while ((r = sstore_step(st)) == 1) {
-		u = sqlite3_column_text(st, 0);
-		if (u == NULL || idlist_push(out, (const char *)u) == -1) {
-			log_warn("database: out of memory");
-			sstore_reset(st);
-			return -1;
-		}
-	}
-	return r;
-}
-
-/*
  * Whether a bound query gives a row: 1 if it does, 0 if not, -1 on error.
  * The statement is reset after.
  */
@@ -288,7 +267,7 @@ sstore_social_friend_ids(const char *app, const char *user,
 {
 	if (sstore_bind(SST(FRIEND_IDS), "ss", app, user) == -1)
 		return -1;
-	return sstore_social_ids(SST(FRIEND_IDS), out);
+	return sstore_ids(SST(FRIEND_IDS), out);
 }
 
 /*
@@ -438,7 +417,7 @@ sstore_social_fgroup_delete(const char *app, const char *user,
 	if (sstore_begin() == -1)
 		return -1;
 	if (sstore_bind(SST(FGM_IDS), "sss", app, user, name) == -1 ||
-	    sstore_social_ids(SST(FGM_IDS), out) == -1 ||
+	    sstore_ids(SST(FGM_IDS), out) == -1 ||
 	    (r = sstore_run(SST(FGROUP_DEL), "sss", app, user, name)) == -1 ||
 	    sstore_run(SST(FGM_CLEAR), "sss", app, user, name) == -1)
 		goto done;
@@ -476,7 +455,7 @@ sstore_social_fgroup_rename(const char *app, const char *user,
 		goto done;
 	}
 	if (sstore_bind(SST(FGM_IDS), "sss", app, user, name) == -1 ||
-	    sstore_social_ids(SST(FGM_IDS), out) == -1 ||
+	    sstore_ids(SST(FGM_IDS), out) == -1 ||
 	    sstore_run(SST(FGROUP_RENAME), "ssss", app, user, name, to) == -1 ||
 	    sstore_run(SST(FGM_RENAME), "ssss", app, user, name, to) == -1)
 		goto done;
@@ -587,7 +566,7 @@ sstore_social_blacklist(const char *app, const char *user,
 {
 	if (sstore_bind(SST(BLACKLIST), "ss", app, user) == -1)
 		return -1;
-	return sstore_social_ids(SST(BLACKLIST), out);
+	return sstore_ids(SST(BLACKLIST), out);
 }
 
 /* Free what a profile owns. */
