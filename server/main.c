@@ -139,6 +139,41 @@ main_parse_heartbeat(const char *arg, int *sx, int *sy)
 	return 0;
 }
 
+/* Parse a number of seconds from 0 to max; returns 0 or -1. */
+static int
+main_parse_seconds(const char *arg, long long max, long long *out)
+{
+	char		*p;
+	long long	 n;
+
+	errno = 0;
+	n = strtoll(arg, &p, 10);
+	if (*arg == '\0' || *p != '\0' || errno != 0 || n < 0 || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/*
+ * The next option of a subcommand (getopt_long over longopts), or -1 at the
+ * end: --app ID (into *app) and --help are the same for every subcommand
+ * and handled here, and an unknown option is a usage error.
+ */
+static int
+main_subcommand_opt(int argc, char **argv, const struct option *longopts,
+    const char **app)
+{
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) == 'a')
+		*app = optarg;
+	if (ch == 'h')
+		main_usage(0, NULL);
+	if (ch == '?')
+		main_usage(2, NULL);
+	return ch;
+}
+
 /* Stop the loop on SIGTERM or SIGINT. */
 static void
 main_signal(struct ev_loop *loop, struct ev_signal *w, int revents)
@@ -159,28 +194,20 @@ main_token(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*secret = NULL, *app = MAIN_DEFAULT_APP;
-	char		*cause, *tok, *p;
+	char		*cause, *tok;
 	long long	 ttl = MAIN_DEFAULT_TTL;
 	int		 ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = main_subcommand_opt(argc, argv, longopts, &app)) != -1) {
 		switch (ch) {
 		case 's':
 			secret = optarg;
 			break;
-		case 'a':
-			app = optarg;
-			break;
 		case 't':
-			errno = 0;
-			ttl = strtoll(optarg, &p, 10);
-			if (*optarg == '\0' || *p != '\0' || errno != 0 ||
-			    ttl < 0 || ttl > MAIN_MAX_TTL)
+			if (main_parse_seconds(optarg, MAIN_MAX_TTL, &ttl) == -1)
 				main_usage(2, "--ttl: need a number of seconds");
 			break;
-		case 'h':
-			main_usage(0, NULL);
 		default:
 			main_usage(2, NULL);
 		}
@@ -294,16 +321,11 @@ main_group(int argc, char **argv)
 	int		 ch, i, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = main_subcommand_opt(argc, argv, longopts, &app)) != -1) {
 		switch (ch) {
 		case 'd':
 			db = optarg;
 			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'h':
-			main_usage(0, NULL);
 		default:
 			main_usage(2, NULL);
 		}
@@ -376,7 +398,7 @@ main(int argc, char **argv)
 	struct ev_signal	 sigterm, sigint;
 	const char		*listenarg = NULL, *db = NULL, *secret = NULL;
 	const char		*cert = NULL, *key = NULL;
-	char			*addr = NULL, *cause = NULL, *p;
+	char			*addr = NULL, *cause = NULL;
 	long long		 revoke = MAIN_REVOKE_WINDOW;
 	int			 ch, port = 0, bound, verbose = 0;
 	int			 hb_sx = 0, hb_sy = 0, profile = 0;
@@ -413,10 +435,8 @@ main(int argc, char **argv)
 				    "(0 to 3600000 each)");
 			break;
 		case 'R':
-			errno = 0;
-			revoke = strtoll(optarg, &p, 10);
-			if (*optarg == '\0' || *p != '\0' || errno != 0 ||
-			    revoke < 0 || revoke > MAIN_MAX_REVOKE_WINDOW)
+			if (main_parse_seconds(optarg, MAIN_MAX_REVOKE_WINDOW,
+			    &revoke) == -1)
 				main_usage(2, "--revoke-window: need a number "
 				    "of seconds");
 			break;
