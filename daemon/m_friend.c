@@ -16,12 +16,8 @@ m_friend_search(struct client *c, uint32_t msgid, json_t *args, json_t **result,
     json_t **error)
 {
 	static const char *const fields[] = { "userId", "remark", NULL };
-	const char	*text;
 
-	if (arg_string(args, "text", 1, 128, &text, error) == -1)
-		return 0;
-	*result = social_search("friend", "", text, fields);
-	return 0;
+	return social_search(args, "friend", "", fields, result, error);
 }
 
 static const struct method rows[] = {

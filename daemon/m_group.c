@@ -108,12 +108,8 @@ m_group_search(struct client *c, uint32_t msgid, json_t *args, json_t **result,
     json_t **error)
 {
 	static const char *const fields[] = { "groupId", "name", NULL };
-	const char	*text;
 
-	if (arg_string(args, "text", 1, 128, &text, error) == -1)
-		return 0;
-	*result = social_search("group", "", text, fields);
-	return 0;
+	return social_search(args, "group", "", fields, result, error);
 }
 
 /* group.member.search {group, text}: cached members by id or nickname. */
@@ -122,15 +118,13 @@ m_group_member_search(struct client *c, uint32_t msgid, json_t *args,
     json_t **result, json_t **error)
 {
 	static const char *const fields[] = { "userId", "nickname", NULL };
-	const char	*text, *group;
+	const char	*group;
 	char		 prefix[80];
 
-	if (arg_string(args, "group", 1, 64, &group, error) == -1 ||
-	    arg_string(args, "text", 1, 128, &text, error) == -1)
+	if (arg_string(args, "group", 1, 64, &group, error) == -1)
 		return 0;
 	snprintf(prefix, sizeof prefix, "%s/", group);
-	*result = social_search("member", prefix, text, fields);
-	return 0;
+	return social_search(args, "member", prefix, fields, result, error);
 }
 
 #define G	"group:id "

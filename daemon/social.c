@@ -551,15 +551,25 @@ social_matches(json_t *o, const char *const *fields, const char *text)
 	return 0;
 }
 
-/* Filter a cached list by text; with profiles, a user's nickname counts too. */
-json_t *
-social_search(const char *kind, const char *prefix, const char *text,
-    const char *const *fields)
+/*
+ * Answer a search of the cache: the cached objects of kind under prefix
+ * whose fields hold args' text (1 to 128 bytes) as a substring, ignoring
+ * case; with profiles, a user's nickname counts too. Returns 0, as a method
+ * does, with *result or (a bad text) *error set.
+ */
+int
+social_search(json_t *args, const char *kind, const char *prefix,
+    const char *const *fields, json_t **result, json_t **error)
 {
 	static const char *const nick[] = { "nickname", NULL };
-	json_t	*all = store_obj_list(store, kind, prefix), *out = json_array(), *o, *p;
-	size_t	 i;
+	const char	*text;
+	json_t		*all, *out, *o, *p;
+	size_t		 i;
 
+	if (arg_string(args, "text", 1, 128, &text, error) == -1)
+		return 0;
+	all = store_obj_list(store, kind, prefix);
+	out = json_array();
 	json_array_foreach(all, i, o) {
 		int hit = social_matches(o, fields, text);
 
@@ -572,7 +582,8 @@ social_search(const char *kind, const char *prefix, const char *text,
 			json_array_append(out, o);
 	}
 	json_decref(all);
-	return out;
+	*result = out;
+	return 0;
 }
 
 /*

@@ -21,9 +21,10 @@ cached_fn	 social_cached_groups, social_cached_group, social_cached_members,
 		 social_cached_friends, social_cached_blacklist,
 		 social_cached_profiles;
 
-/* Cached objects of a kind whose fields (or nickname) hold text. */
-json_t		*social_search(const char *kind, const char *prefix,
-		     const char *text, const char *const *fields);
+/* A search method's answer: cached objects whose fields hold args' text. */
+int		 social_search(json_t *args, const char *kind,
+		     const char *prefix, const char *const *fields,
+		     json_t **result, json_t **error);
 /* An event from /user/queue/events: cache it, announce it. */
 void		 social_event(json_t *body);
 /* The session is up: follow groups, refresh the lists the server has. */
