@@ -93,6 +93,7 @@ test('listen replays since, then live events', (t) => withEnv(t, async (env) => 
   }
   assert.deepEqual(states, ['connecting', 'syncing', 'online']);
   const it = c.listen({ topics: ['message'], timeout: 10000 });
+  await it.head;	// subscribed: what is sent from now on is seen
   const sent = await c.message.send({ user: 'bob', text: 'live' });
   let r = await it.next();
   assert.deepEqual([r.value.type, r.value.message.id], ['message.new', sent.id]);
@@ -109,6 +110,7 @@ test('listen resumes after lagged and loses nothing', (t) => withEnv(t, async (e
   const c = await connect({ path: alice.sock, name: 'slow', maxEvents: 4 });
   const sender = await connect({ path: alice.sock });
   const it = c.listen({ topics: ['message.new'], timeout: 15000 });
+  await it.head;	// subscribed before the other connection sends
   const ids = [(await sender.message.send({ user: 'bob', text: 'first' })).id];
   const first = (await it.next()).value;
   assert.equal(first.message.id, ids[0]);
