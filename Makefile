@@ -399,6 +399,17 @@ soak: $(B)/.deps all
 	SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/soak/soak.py
 # ---- end of soak ----
 
+# The store's side of ingest and search, timed through the store API
+# (tests/perf/store_ingest.c): make store-ingest STORE_INGEST_N=100000.
+STORE_INGEST_N	?= 100000
+.PHONY: store-ingest
+$(B)/tests/store_ingest: tests/perf/store_ingest.c $(DB_SRCS) proto/buf.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 jansson)
+store-ingest: $(B)/tests/store_ingest
+	@d=$$(mktemp -d) && $(B)/tests/store_ingest $$d/store.db $(STORE_INGEST_N); \
+	    rc=$$?; rm -rf $$d; exit $$rc
+
 clean:
 	rm -rf $(B)
 

@@ -27,6 +27,8 @@ static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_prepare	 turn_end;
 static ev_stat		 token_watch;
 static ev_timer		 retention;
+static ev_timer		 index_delay;
+static ev_idle		 index_idle;
 
 static int	open_log(void);
 
@@ -89,10 +91,50 @@ static const struct session_hooks main_session = {
 /* Rows a held transaction may gather before it is committed anyway. */
 #define HOLD_MAX	5000
 
+/*
+ * The search indexes follow the messages in idle turns (store.h,
+ * store_index_some): INDEX_BATCH messages a turn, about 5 ms of work, once
+ * INDEX_DELAY has gathered a few. A search scans what they do not hold
+ * yet; so that this stays short when no turn is idle, a turn that finds
+ * them INDEX_LAG_MAX behind indexes a batch itself.
+ */
+#define INDEX_BATCH	256
+#define INDEX_DELAY	0.05
+#define INDEX_LAG_MAX	20000
+
+/* An idle turn: index a batch; stop when the indexes hold every message. */
+static void
+index_idle_cb(struct ev_loop *l, ev_idle *w, int revents)
+{
+	int	 n = store_index_some(store, INDEX_BATCH);
+
+	if (n == -1)
+		log_error("search index: %s", store_error(store));
+	if (n < INDEX_BATCH)
+		ev_idle_stop(l, w);
+}
+
+/* The delay is over: index in the idle turns. */
+static void
+index_delay_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	ev_idle_start(l, &index_idle);
+}
+
+/* The indexes are behind: have them catch up soon, unless they are already. */
+static void
+index_kick(void)
+{
+	if (!ev_is_active(&index_delay) && !ev_is_active(&index_idle))
+		ev_timer_start(loop, &index_delay);
+}
+
 /* End of a loop turn: commit, then fan out and write (DESIGN: commit first). */
 static void
 turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
+	int64_t	 lag = 0;
+
 	/*
 	 * While a sync page streams in, its rows share one transaction (a
 	 * bounded number), unless a local client waits for an answer.
@@ -100,8 +142,13 @@ turn_end_cb(struct ev_loop *l, ev_prepare *w, int revents)
 	if (sync_holding() && store_pending(store) < HOLD_MAX &&
 	    !client_output_pending())
 		return;
+	if (store_pending(store) > 0 && (lag = store_index_lag(store)) >
+	    INDEX_LAG_MAX && store_index_some(store, INDEX_BATCH) == -1)
+		log_error("search index: %s", store_error(store));
 	if (store_flush(store) == -1)
 		daemon_rollback(store_error(store));
+	else if (lag > 0)
+		index_kick();
 	events_pump();
 	client_flush_all();
 	client_reap();
@@ -322,6 +369,11 @@ main(int argc, char **argv)
 	ev_signal_start(loop, &sig_hup);
 	ev_prepare_init(&turn_end, turn_end_cb);
 	ev_prepare_start(loop, &turn_end);
+	ev_timer_init(&index_delay, index_delay_cb, INDEX_DELAY, 0);
+	ev_idle_init(&index_idle, index_idle_cb);
+	/* What the last run stored and did not index (a restart). */
+	if (store_index_lag(store) > 0)
+		index_kick();
 	if (cfg.retain_days > 0 || cfg.retain_count > 0) {
 		ev_timer_init(&retention, retention_cb, 0, 3600);
 		ev_timer_start(loop, &retention);

@@ -41,20 +41,35 @@ CREATE VIRTUAL TABLE message_fts USING fts5(content, tokenize = 'trigram',
 CREATE VIRTUAL TABLE message_short USING fts5(grams, content = '',
   detail = none, tokenize = 'unicode61 remove_diacritics 0');
 
--- Both indexes follow the messages in the statement that changes them.
-CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+-- The indexes are built behind the messages, off the turn that stores
+-- them (store_index_some, in idle turns): they hold exactly the messages
+-- whose rowid is at most search_mark.upto, each with its current content.
+-- A search reads the indexes up to the mark and scans the messages above
+-- it, so it never misses a stored message.
+CREATE TABLE search_mark(one INTEGER PRIMARY KEY CHECK (one = 1),
+  upto INTEGER NOT NULL);
+INSERT INTO search_mark VALUES (1, 0);
+
+-- Below the mark the indexes follow the messages in the statement that
+-- changes them; above it store_index_some will read the content as it is
+-- then. An insert lands below the mark only when SQLite reuses the rowid
+-- of a deleted newest message: it is indexed at once.
+CREATE TRIGGER messages_ai AFTER INSERT ON messages
+  WHEN new.rowid <= (SELECT upto FROM search_mark) BEGIN
   INSERT INTO message_fts(rowid, content) VALUES (new.rowid, new.content);
   INSERT INTO message_short(rowid, grams)
     VALUES (new.rowid, imgw_grams(new.content));
 END;
-CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+CREATE TRIGGER messages_ad AFTER DELETE ON messages
+  WHEN old.rowid <= (SELECT upto FROM search_mark) BEGIN
   INSERT INTO message_fts(message_fts, rowid, content)
     VALUES ('delete', old.rowid, old.content);
   INSERT INTO message_short(message_short, rowid, grams)
     VALUES ('delete', old.rowid, imgw_grams(old.content));
 END;
 CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages
-  WHEN old.content IS NOT new.content BEGIN
+  WHEN old.content IS NOT new.content
+  AND old.rowid <= (SELECT upto FROM search_mark) BEGIN
   INSERT INTO message_fts(message_fts, rowid, content)
     VALUES ('delete', old.rowid, old.content);
   INSERT INTO message_short(message_short, rowid, grams)

@@ -136,6 +136,18 @@ json_t		*store_search(struct store *, const char *q,
 		     const struct store_filter *, int limit, const char *cursor,
 		     char **next);
 
+/*
+ * The search indexes are built behind the messages, off the turn that
+ * stores them (store_search scans what they do not hold yet, so it never
+ * misses a stored message). store_index_some indexes the next messages
+ * not indexed yet, at most max of them (all when max < 0), in this turn's
+ * transaction: the idle turns of the daemon. Returns how many (0: the
+ * indexes hold every message), or -1.
+ */
+int		 store_index_some(struct store *, int max);
+/* About how many messages are not indexed yet: 0 when none, or -1. */
+int64_t		 store_index_lag(struct store *);
+
 /* Conversations, pinned first then by last activity, each
  * {conversation, lastAt, unread, pinned, muted, draft, lastMessage}. */
 json_t		*store_conversations(struct store *, int limit, int offset, int *more);
@@ -170,11 +182,17 @@ json_t		*store_obj_list(struct store *, const char *kind, const char *prefix);
 /* The peer read a one-to-one conversation up to at (a read receipt). 0 or -1. */
 int		 store_peer_read(struct store *, const char *conv, int64_t at);
 
-/* Counts and sizes: {messages, conversations, events, outbox, oldest, bytes, schema}. */
+/*
+ * Counts and sizes: {messages, conversations, events, outbox, oldest,
+ * bytes, schema, unindexed} (unindexed: messages search finds by a scan).
+ */
 json_t		*store_stats(struct store *);
 /* VACUUM. 0 or -1. */
 int		 store_vacuum(struct store *);
-/* Integrity check: NULL when sound, else what is wrong (caller frees). */
+/*
+ * Integrity check, after indexing what is not indexed yet: NULL when sound,
+ * else what is wrong (caller frees).
+ */
 char		*store_check(struct store *);
 /* Delete messages older than before_ms and beyond the newest keep per
  * conversation (0 disables either); never unsent ones. Count or -1. */
@@ -199,8 +217,8 @@ struct store_row {
 /*
  * Bulk loading, for tools that make large caches: store_bulk_begin commits
  * any open turn and opens one transaction, store_bulk_put inserts a new
- * message (the same triggers keep search and conversations), store_bulk_end
- * commits and checkpoints. Other writes between them join the transaction.
+ * message (the same triggers keep conversations), store_bulk_end indexes
+ * what was loaded for search, commits and checkpoints. Other writes between them join the transaction.
  * Each returns 0 or -1.
  */
 int		 store_bulk_begin(struct store *);

@@ -1,7 +1,8 @@
 /*
  * store_bulk: loading many message rows at once, for tools that make test
  * caches (bench/gen_cache): one big transaction through the same insert
- * and triggers as store_put_message. Not for the daemon's turns.
+ * and triggers as store_put_message, indexed for search in the same
+ * transaction. Not for the daemon's turns.
  */
 #include <sqlite3.h>
 
@@ -40,11 +41,11 @@ store_bulk_put(struct store *s, const struct store_row *r)
 	return store_exec(s, st, "bulk inserting message");
 }
 
-/* Commit a bulk load and fold the WAL into the database file. */
+/* Index a bulk load, commit it and fold the WAL into the database file. */
 int
 store_bulk_end(struct store *s)
 {
-	if (store_flush(s) == -1)
+	if (store_index_some(s, -1) == -1 || store_flush(s) == -1)
 		return -1;
 	if (sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
 	    NULL) != SQLITE_OK)

@@ -14,7 +14,8 @@ const struct store_sql store_maint_sql[] = {
 	{ Q_STATS, "SELECT (SELECT count(*) FROM messages), "
 	    "(SELECT count(*) FROM conversations), (SELECT count(*) FROM events), "
 	    "(SELECT count(*) FROM outbox), (SELECT min(created_at) FROM messages), "
-	    "(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())" },
+	    "(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()), "
+	    "(SELECT count(*) FROM messages WHERE rowid > (SELECT upto FROM search_mark))" },
 	{ Q_COUNT, NULL }
 };
 
@@ -26,14 +27,15 @@ store_stats(struct store *s)
 	json_t		*j = NULL;
 
 	if (sqlite3_step(st) == SQLITE_ROW)
-		j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i}",
+		j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I}",
 		    "messages", (json_int_t)sqlite3_column_int64(st, 0),
 		    "conversations", (json_int_t)sqlite3_column_int64(st, 1),
 		    "events", (json_int_t)sqlite3_column_int64(st, 2),
 		    "outbox", (json_int_t)sqlite3_column_int64(st, 3),
 		    "oldest", (json_int_t)sqlite3_column_int64(st, 4),
 		    "bytes", (json_int_t)sqlite3_column_int64(st, 5),
-		    "schema", store_version);
+		    "schema", store_version,
+		    "unindexed", (json_int_t)sqlite3_column_int64(st, 6));
 	else
 		store_fail(s, "reading statistics");
 	sqlite3_reset(st);
@@ -66,7 +68,8 @@ store_check(struct store *s)
 	char		*bad = NULL;
 	const char	*row;
 
-	if (store_flush(s) == -1)
+	/* The index check compares the index with every message. */
+	if (store_index_some(s, -1) == -1 || store_flush(s) == -1)
 		return strdup(s->err);
 	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
 		return strdup(sqlite3_errmsg(s->db));

@@ -136,6 +136,42 @@ static const char *const store_migrations[] = {
 	"    imgw_self())"
 	"    WHERE conv = old.conv AND old.created_at > read_at;"
 	"END;",
+
+	/*
+	 * 5: the search indexes are built behind the messages, off the turn
+	 * that stores them: they hold the messages up to search_mark.upto
+	 * (everything cached so far) and the triggers keep only those.
+	 */
+	"DROP TRIGGER messages_ai;"
+	"DROP TRIGGER messages_ad;"
+	"DROP TRIGGER messages_au;"
+	"CREATE TABLE search_mark(one INTEGER PRIMARY KEY CHECK (one = 1),"
+	"  upto INTEGER NOT NULL);"
+	"INSERT INTO search_mark SELECT 1, coalesce(max(rowid), 0) FROM messages;"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages"
+	"  WHEN new.rowid <= (SELECT upto FROM search_mark) BEGIN"
+	"  INSERT INTO message_fts(rowid, content) VALUES (new.rowid, new.content);"
+	"  INSERT INTO message_short(rowid, grams)"
+	"    VALUES (new.rowid, imgw_grams(new.content));"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages"
+	"  WHEN old.rowid <= (SELECT upto FROM search_mark) BEGIN"
+	"  INSERT INTO message_fts(message_fts, rowid, content)"
+	"    VALUES ('delete', old.rowid, old.content);"
+	"  INSERT INTO message_short(message_short, rowid, grams)"
+	"    VALUES ('delete', old.rowid, imgw_grams(old.content));"
+	"END;"
+	"CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages"
+	"  WHEN old.content IS NOT new.content"
+	"  AND old.rowid <= (SELECT upto FROM search_mark) BEGIN"
+	"  INSERT INTO message_fts(message_fts, rowid, content)"
+	"    VALUES ('delete', old.rowid, old.content);"
+	"  INSERT INTO message_short(message_short, rowid, grams)"
+	"    VALUES ('delete', old.rowid, imgw_grams(old.content));"
+	"  INSERT INTO message_fts(rowid, content) VALUES (new.rowid, new.content);"
+	"  INSERT INTO message_short(rowid, grams)"
+	"    VALUES (new.rowid, imgw_grams(new.content));"
+	"END;",
 };
 const int store_version = (int)(sizeof store_migrations / sizeof store_migrations[0]);
 #define STORE_VERSION store_version

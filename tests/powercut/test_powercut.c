@@ -319,6 +319,15 @@ workload(uint64_t wseed, enum store_durability dur, uint64_t cut, struct run *ru
 			run->delivered = store_event_last(s);
 		} else
 			CHECKM(pcvfs_off(), "commit of turn %d: %s", t, store_error(s));
+		/*
+		 * An idle turn: the daemon indexes a few messages for search
+		 * in a transaction of their own (the digest does not see it).
+		 */
+		if (!pcvfs_off() && rnd(&r) % 2 == 0 &&
+		    (store_index_some(s, 1 + (int)(rnd(&r) % 6)) == -1 ||
+		    store_flush(s) == -1))
+			CHECKM(pcvfs_off(), "index turn after %d: %s", t,
+			    store_error(s));
 	}
 out:
 	ops = pcvfs_ops();
@@ -375,6 +384,21 @@ recover(const struct run *run, uint64_t rseed, int strict, struct tally *ta,
 		free(cause);
 		return -1;
 	}
+	/*
+	 * The indexes may lag but hold exactly the messages up to the mark,
+	 * no more, no fewer (db.check then indexes the rest and compares).
+	 */
+	CHECKM(sql_int("SELECT count(*) FROM messages WHERE rowid <= (SELECT "
+	    "upto FROM search_mark)") == sql_int("SELECT count(*) FROM "
+	    "message_fts_docsize") && sql_int("SELECT count(*) FROM "
+	    "message_fts_docsize d LEFT JOIN messages m ON m.rowid = d.id WHERE "
+	    "m.rowid IS NULL OR d.id > (SELECT upto FROM search_mark)") == 0 &&
+	    sql_int("SELECT count(*) FROM message_short_docsize") ==
+	    sql_int("SELECT count(*) FROM message_fts_docsize") &&
+	    sql_int("SELECT count(*) FROM message_short_docsize d LEFT JOIN "
+	    "message_fts_docsize f USING (id) WHERE f.id IS NULL") == 0,
+	    "%s: the search indexes do not hold the messages up to the mark",
+	    where);
 	if ((bad = store_check(s)) != NULL) {
 		CHECKM(0, "%s: db.check: %s", where, bad);
 		free(bad);

@@ -137,18 +137,27 @@ grams(const char *in, int n, int *outlen)
 	return out;
 }
 
+/*
+ * What put() does with the search indexes: 0 leaves them behind (a search
+ * scans every message), n > 0 catches them up after every nth put.
+ */
+static int	 index_every;
+
 /* Store a message; returns store_put_message's answer. */
 static int
 put(struct store *s, const char *conv, const char *id, const char *from,
     const char *to, const char *content, const char *status, int64_t at,
     int64_t seq)
 {
+	static int	 puts;
 	json_t	*m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", id,
 	    "from", from, "to", to, "type", "TEXT", "content", content,
 	    "status", status, "createdAt", (json_int_t)at, "seq", (json_int_t)seq);
 	int	 rc = store_put_message(s, conv, m);
 
 	json_decref(m);
+	if (index_every > 0 && ++puts % index_every == 0)
+		CHECKM(store_index_some(s, -1) >= 0, "indexing: %s", store_error(s));
 	return rc;
 }
 
@@ -935,6 +944,227 @@ search_forgets_deleted_messages(void)
 	close_fresh(s);
 }
 
+/* ------------------------------------------------------------ indexing */
+
+/* The queries of the search tests above, on search_fill's messages. */
+static const char *const fill_queries[] = {
+	"天", "京", "北京", "天气", "天天", "天气很", "北京欢迎你", "世界", "世界杯",
+	"天 气", "天 ", " 气", "o ", " w", "o世", "lo世界", "HELLO世", "P 世",
+	"and 北京", "d 北", "HeLLo", "world", "H", "LL", "hi", "him", "cup",
+	"\"hi\"", "said \"h", "不存在的", "雨", "zz", "天天天",
+};
+#define NFILL	(sizeof fill_queries / sizeof fill_queries[0])
+
+/* The unindexed count of store_stats. */
+static int64_t
+unindexed(struct store *s)
+{
+	json_t	*st = store_stats(s);
+	int64_t	 n = json_integer_value(json_object_get(st, "unindexed"));
+
+	json_decref(st);
+	return n;
+}
+
+/*
+ * A message is found the moment it is stored (DESIGN: the index may lag,
+ * a search never misses), and indexing it changes no answer: not part of
+ * the way, not all of it.
+ */
+static void
+search_same_before_and_after_indexing(void)
+{
+	struct store	*s = open_fresh();
+	static char	 want[NFILL][256];
+	size_t		 i;
+
+	search_fill(s);
+	CHECK_INT(unindexed(s), 9);
+	CHECK_INT(store_index_lag(s), 9);
+	for (i = 0; i < NFILL; i++)
+		snprintf(want[i], sizeof want[i], "%s", search(s, fill_queries[i]));
+	CHECK_STR(want[0], "s9,s6,s2,s1");	/* found by the scan alone */
+	CHECK_INT(store_index_some(s, 4), 4);
+	CHECK_INT(unindexed(s), 5);
+	for (i = 0; i < NFILL; i++)
+		CHECK_STR(search(s, fill_queries[i]), want[i]);
+	CHECK_INT(store_index_some(s, 100), 5);
+	CHECK_INT(store_index_some(s, 100), 0);
+	CHECK_INT(unindexed(s), 0);
+	CHECK_INT(store_index_lag(s), 0);
+	for (i = 0; i < NFILL; i++)
+		CHECK_STR(search(s, fill_queries[i]), want[i]);
+	/* The indexes, not the scan, answer now: they hold every message. */
+	CHECK_INT(sql_int("SELECT count(*) FROM message_fts"), 9);
+	CHECK_INT(sql_int("SELECT count(*) FROM message_short"), 9);
+	/* Committed, the mark and the indexes outlive a reopen. */
+	CHECK_INT(store_flush(s), 0);
+	store_close(s);
+	{
+		char	*cause = NULL;
+
+		s = store_open(test_path, &cause);
+		CHECKM(s != NULL, "reopening: %s", cause ? cause : "?");
+		free(cause);
+	}
+	CHECK_INT(unindexed(s), 0);
+	for (i = 0; i < NFILL; i++)
+		CHECK_STR(search(s, fill_queries[i]), want[i]);
+	close_fresh(s);
+}
+
+/* Pages of one search cross from the scanned messages to the indexes. */
+static void
+search_cursor_crosses_the_mark(void)
+{
+	struct store	*s = open_fresh();
+	char		 id[16], want[4096], got[4096];
+	int		 i, pages, limit;
+
+	want[0] = '\0';
+	for (i = 0; i < 20; i++) {
+		snprintf(id, sizeof id, "c%02d", i);
+		put_in(s, id, i % 2 ? "跨页 cross" : "无关", 1000 + i);
+		if (i == 11)
+			CHECK_INT(store_index_some(s, -1), 12);
+	}
+	for (i = 19; i > 0; i -= 2) {
+		snprintf(id, sizeof id, "c%02d", i);
+		list_add(want, sizeof want, id);
+	}
+	for (limit = 1; limit <= 11; limit++) {
+		search_pages(s, "页", limit, got, sizeof got, &pages);
+		CHECK_STR(got, want);
+		search_pages(s, "cross", limit, got, sizeof got, &pages);
+		CHECK_STR(got, want);
+	}
+	/* The mark moves between two pages: the cursor still holds. */
+	{
+		char	*next = NULL, *next2 = NULL;
+		json_t	*a;
+
+		a = store_search(s, "页", &no_filter, 3, NULL, &next);
+		CHECK(a != NULL && next != NULL);
+		ids_of(a, "message", got, sizeof got);
+		CHECK_STR(got, "c19,c17,c15");
+		CHECK_INT(store_index_some(s, -1), 8);
+		a = store_search(s, "页", &no_filter, 3, next, &next2);
+		ids_of(a, "message", got, sizeof got);
+		CHECK_STR(got, "c13,c11,c09");
+		free(next);
+		free(next2);
+	}
+	close_fresh(s);
+}
+
+/*
+ * Revoke, edit and delete a message before it is indexed and after: the
+ * search answers the same, and the index check, which compares the index
+ * with every message, passes.
+ */
+static void
+search_changes_before_and_after_indexing(void)
+{
+	static const char *const convs[] = { "u:bob", "u:carol" };
+	struct store		*s = open_fresh();
+	struct store_filter	 f = no_filter;
+	char			*bad, r[8], e[8], d[8], k[8];
+	int			 indexed, pass;
+
+	/* Each pass its own conversation: a delete frees no rowid. */
+	for (indexed = 0; indexed <= 1; indexed++) {
+		const char	*conv = convs[indexed], *peer = conv + 2;
+
+		f.conv = conv;
+		snprintf(r, sizeof r, "r%d", indexed);
+		snprintf(e, sizeof e, "e%d", indexed);
+		snprintf(d, sizeof d, "d%d", indexed);
+		snprintf(k, sizeof k, "k%d", indexed);
+		put(s, conv, r, peer, "me", "要撤回的秘密 secret", "SENT", 1000, 1);
+		put(s, conv, e, peer, "me", "要改的话 draft", "SENT", 2000, 2);
+		put(s, conv, d, peer, "me", "要删的话 delete", "SENT", 3000, 3);
+		put(s, conv, k, peer, "me", "留下的秘密", "SENT", 4000, 4);
+		CHECK_INT(unindexed(s), 4);
+		if (indexed)
+			CHECK_INT(store_index_some(s, -1), 4);
+		CHECK_INT(put(s, conv, r, peer, "me", "", "REVOKED", 1000, 5),
+		    STORE_UPDATED);
+		CHECK_INT(put(s, conv, e, peer, "me", "改好的话 final", "SENT",
+		    2000, 6), STORE_UPDATED);
+		CHECK_INT(store_delete_message(s, d), 0);
+		/* Now, and once whatever is left is indexed too. */
+		for (pass = 0; pass < 2; pass++) {
+			CHECK_STR(search_f(s, "秘", &f), k);
+			CHECK_STR(search_f(s, "secret", &f), "");
+			CHECK_STR(search_f(s, "撤回", &f), "");
+			CHECK_STR(search_f(s, "要改", &f), "");
+			CHECK_STR(search_f(s, "draft", &f), "");
+			CHECK_STR(search_f(s, "改好", &f), e);
+			CHECK_STR(search_f(s, "final", &f), e);
+			CHECK_STR(search_f(s, "的话", &f), e);
+			CHECK_STR(search_f(s, "删", &f), "");
+			CHECK_STR(search_f(s, "delete", &f), "");
+			CHECK_INT(store_index_some(s, -1), indexed || pass ? 0 : 3);
+		}
+		CHECK_INT(unindexed(s), 0);
+		bad = store_check(s);
+		CHECKM(bad == NULL, "store_check (indexed %d): %s", indexed, bad);
+		free(bad);
+	}
+	close_fresh(s);
+}
+
+/*
+ * SQLite gives a new row the rowid after the largest: after the newest
+ * indexed message is deleted, the next one takes its rowid, below the
+ * mark. It is indexed at once, so the indexes still hold every message
+ * up to the mark.
+ */
+static void
+search_reused_rowid_below_the_mark(void)
+{
+	struct store	*s = open_fresh();
+	char		*bad;
+
+	put_in(s, "a", "第一条", 1000);
+	put_in(s, "b", "第二条", 2000);
+	CHECK_INT(store_index_some(s, -1), 2);
+	CHECK_INT(store_delete_message(s, "b"), 0);
+	put_in(s, "c", "第三条", 3000);
+	CHECK_INT(sql_int("SELECT rowid FROM messages WHERE id = 'c'"),
+	    sql_int("SELECT upto FROM search_mark"));
+	CHECK_INT(unindexed(s), 0);
+	CHECK_STR(search(s, "第三"), "c");
+	CHECK_STR(search(s, "条"), "c,a");
+	CHECK_STR(search(s, "第二"), "");
+	bad = store_check(s);
+	CHECKM(bad == NULL, "store_check: %s", bad);
+	free(bad);
+	close_fresh(s);
+}
+
+/* Every search test again, the messages indexed as they are stored. */
+static void
+search_tests_with_messages_indexed(void)
+{
+	static void (*const fns[])(void) = {
+		search_one_two_three_chinese_characters,
+		search_short_with_white_space, search_mixed_chinese_and_english,
+		search_folds_ascii_case, search_quotes_in_query, search_no_match,
+		search_short_punctuation_and_symbols,
+		search_filters_conversation_sender_time,
+		search_hit_gives_match_offset, search_cursor_visits_every_hit_once,
+		search_forgets_revoked_content, search_forgets_deleted_messages,
+	};
+	size_t	 i;
+
+	for (index_every = 1; index_every <= 3; index_every += 2) {
+		for (i = 0; i < sizeof fns / sizeof fns[0]; i++)
+			fns[i]();
+	}
+	index_every = 0;
+}
+
 /* ------------------------------------------------------------ unread */
 
 static void
@@ -1284,6 +1514,7 @@ migrate_v1_database_to_v2(void)
 		free(v);
 	}
 	/* The old rows are searchable through both indexes. */
+	CHECK_INT(unindexed(s), 0);
 	CHECK_STR(search(s, "天"), "old4,old3,old1");	/* cache order */
 	CHECK_STR(search(s, "北京"), "old2");
 	CHECK_STR(search(s, "hello"), "old2");
@@ -1552,6 +1783,11 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(search_cursor_visits_every_hit_once),
 	UNIT_TEST(search_forgets_revoked_content),
 	UNIT_TEST(search_forgets_deleted_messages),
+	UNIT_TEST(search_same_before_and_after_indexing),
+	UNIT_TEST(search_cursor_crosses_the_mark),
+	UNIT_TEST(search_changes_before_and_after_indexing),
+	UNIT_TEST(search_reused_rowid_below_the_mark),
+	UNIT_TEST(search_tests_with_messages_indexed),
 	UNIT_TEST(unread_counts_through_triggers),
 	UNIT_TEST(unread_self_is_given_to_the_store),
 	UNIT_TEST(unread_counts_messages_after_read_all),
