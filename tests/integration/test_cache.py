@@ -267,6 +267,16 @@ def test_search_through_rpc_and_cli(env):
     for q in ("不存在", "雨", "zz"):
         r = bob.call("message.search", text=q)
         check_eq((r["results"], r["cursor"]), ([], None), "search %r" % q)
+    # The indexes follow in idle turns (DESIGN): once they hold every
+    # message, the same searches answer the same.
+    wait_for(lambda: bob.call("db.stats")["unindexed"] == 0,
+             "the search indexes to catch up")
+    check_eq(search_ids(bob, "天"), hits(i["t5"], i["t4"], i["t1"]),
+             "search 天, indexed")
+    check_eq(search_ids(bob, "北京"), hits(mine, i["t6"], i["t2"]),
+             "search 北京, indexed")
+    check_eq(search_ids(bob, "HELLO世界"), [i["t3"]],
+             "search HELLO世界, indexed")
     hit = bob.call("message.search", text="欢迎")["results"]
     check_eq(len(hit), 1, "hits for 欢迎")
     check_eq(hit[0]["snippet"], "北京«欢迎»你", "snippet for 欢迎")
