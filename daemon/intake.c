@@ -16,25 +16,28 @@
 /* A server createdAt this far ahead of our clock is taken as arrival time. */
 #define AHEAD_MAX	(24 * 3600 * 1000LL)
 
-/* Announce a message change after storing it. */
+/*
+ * Announce a message change after storing it. A new message is what was
+ * stored, m (borrowed) in conversation conv, so it is not read back; a
+ * changed one is read back, as the store merged the change into it.
+ */
 static void
-intake_announce(int put, const char *id)
+intake_announce(int put, const char *id, json_t *m, const char *conv)
 {
 	const char	*type;
-	json_t		*m;
+	json_t		*stored;
 
-	if (put == STORE_INSERTED)
-		type = "message.new";
-	else if (put == STORE_UPDATED)
-		type = "message.updated";
-	else
+	if (put == STORE_INSERTED) {
+		json_object_set_new(m, "conversation", conv_object(conv));
+		events_emit("message.new", json_pack("{s:O}", "message", m));
 		return;
-	if ((m = store_get_message(store, id)) == NULL)
+	}
+	if (put != STORE_UPDATED || (stored = store_get_message(store,
+	    id)) == NULL)
 		return;
-	if (put == STORE_UPDATED && strcmp(json_string_value(
-	    json_object_get(m, "status")), "REVOKED") == 0)
-		type = "message.revoked";
-	events_emit(type, json_pack("{s:o}", "message", m));
+	type = strcmp(json_string_value(json_object_get(stored, "status")),
+	    "REVOKED") == 0 ? "message.revoked" : "message.updated";
+	events_emit(type, json_pack("{s:o}", "message", stored));
 }
 
 
@@ -185,12 +188,13 @@ intake_message(json_t *body)
 		return;
 	}
 	put = store_put_message(store, conv, m);
-	json_decref(m);
-	if (put == -1) {
+	if (put == -1)
 		log_error("cannot store message: %s", store_error(store));
+	else
+		intake_announce(put, id, m, conv);
+	json_decref(m);
+	if (put == -1)
 		return;
-	}
-	intake_announce(put, id);
 	if (seq > 0)
 		sync_saw_seq(seq);
 }
