@@ -41,7 +41,7 @@ outbox_settle(const char *id, const char *status, int64_t created_at,
 }
 
 /*
- * The proof for a sent message (session_post): the server's answer, its
+ * The proof for a sent message (pending_post): the server's answer, its
  * RECEIPT, a pong, or its echo. A lost connection or no answer leaves it
  * queued, to go again with the same id after the next connect.
  */
