@@ -17,7 +17,7 @@ import time
 import msgpack
 
 import __main__ as run
-from report import decide, fmt_n, med
+from report import ci_median, decide, fmt_n, med
 
 
 class Scale:
@@ -72,8 +72,10 @@ class Scale:
         points = c["scale"]
         scale = {}
         for n in points:
+            # The ends are compared for flatness: they get reps_max runs.
             scale[n] = self.cache_point(n, n == (1000000 if 1000000 in points
-                                                 else points[-1]))
+                                                 else points[-1]),
+                                        n in (points[0], points[-1]))
         self.plots["scale"] = [[n, med(s["history"]), med(s["search"]),
                                 med(s["startup"])] for n, s in
                                sorted(scale.items())]
@@ -84,8 +86,10 @@ class Scale:
                               ("startup", "start-up")):
                 x, y = scale[b][key], scale[a][key]
                 ratio = med(x) / med(y)
-                # Decided when even the extremes agree.
-                lo, hi = min(x) / max(y), max(x) / min(y)
+                # Decided when the ratio's bounds from both medians'
+                # intervals (ci_median; about 90% together) agree.
+                (xl, xh), (yl, yh) = ci_median(x), ci_median(y)
+                lo, hi = xl / yh, xh / yl
                 ok = decide(lo, hi, "<=", 1.5)
                 self.rows.append(dict(
                     name="%s, %s cached vs %s" % (what, fmt_n(b), fmt_n(a)),
@@ -93,13 +97,15 @@ class Scale:
                     runs=len(x),
                     spread=[min(x), max(x)], ref=med(y),
                     ref_name="at %s" % fmt_n(a), ref_spread=[min(y), max(y)],
-                    ratio=ratio, ratio_spread=[lo, hi],
+                    ratio=ratio, ratio_spread=[min(x) / max(y),
+                                               max(x) / min(y)],
                     target="<= 1.5x (flat)", ci=[lo, hi],
                     decided=ok is not None,
                     ok=ok if ok is not None else ratio <= 1.5, note=""))
 
-    def cache_point(self, n, memory):
+    def cache_point(self, n, memory, end):
         c = self.cfg
+        reps = c["reps_max"] if end else None
         db = self.cache_db(n)
         run.log("cache of %d messages: start-up, history, search" % n)
         size = "{} cached".format(fmt_n(n))
@@ -130,7 +136,7 @@ class Scale:
             ms = (time.monotonic() - t0) * 1000
             starts.append(ms)
             return ms
-        run.repeat(c, start, "<", 100)
+        run.repeat(c, start, "<", 100, reps)
         self.record("startup_ms_%d" % n, starts)
         gw.wait_online()
         time.sleep(0.5)
@@ -158,7 +164,7 @@ class Scale:
                 "%s_%d" % (key, n), self.rpc_load(
                     "-s", gw.sock, "call", "-m", label, "-p", params, "-n",
                     count, "-L", timeout=600))) or runs[-1]["p99_us"],
-                "<", tval)
+                "<", tval, reps)
             p50 = [r["p50_us"] / unit_div for r in runs]
             p99 = [r["p99_us"] / unit_div for r in runs]
             mid = sorted(runs, key=lambda r: r["p99_us"])[len(runs) // 2]
