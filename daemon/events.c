@@ -30,9 +30,20 @@ struct recent {
 	struct buf	 wire;		/* [2, "event", [EVENT]] */
 };
 
+/* Encoded events: the newest (live), and old ones being replayed. */
+struct ring {
+	struct recent	 v[EVENTS_RING];
+	size_t		 bytes;		/* the wire buffers' allocations */
+};
+
 static int64_t		 events_last = -1;
-static struct recent	 ring[EVENTS_RING];
-static size_t		 ring_bytes;	/* the wire buffers' allocations */
+static struct ring	 live;
+/*
+ * Old events read back for one subscriber, kept encoded for the next:
+ * subscribers replaying the same stretch (after a restart, say) cost one
+ * read and one encoding per event, not one per subscriber.
+ */
+static struct ring	 replay;
 
 /* The newest seq in the log. */
 static int64_t
@@ -43,44 +54,65 @@ events_last_seq(void)
 	return events_last;
 }
 
-/* Forget the encoded copies (after a failed commit they may not exist). */
-void
-events_forget(void)
+/* Empty a ring. */
+static void
+events_ring_clear(struct ring *g)
 {
 	size_t	 i;
 
 	for (i = 0; i < EVENTS_RING; i++) {
-		ring[i].seq = 0;
-		json_decref(ring[i].event);
-		ring[i].event = NULL;
-		buf_clear(&ring[i].wire);
+		g->v[i].seq = 0;
+		json_decref(g->v[i].event);
+		g->v[i].event = NULL;
+		buf_clear(&g->v[i].wire);
 	}
-	ring_bytes = 0;
+	g->bytes = 0;
+}
+
+/* Forget the encoded copies (after a failed commit they may not exist). */
+void
+events_forget(void)
+{
+	events_ring_clear(&live);
+	events_ring_clear(&replay);
 	events_last = -1;
 }
 
-/* Keep an event, encoded, in the ring. */
-static void
-events_keep(int64_t seq, json_t *body)
+/*
+ * Keep an event, encoded, in a ring (within its byte budget). Returns its
+ * slot, or NULL if it did not fit.
+ */
+static struct recent *
+events_keep(struct ring *g, int64_t seq, json_t *body)
 {
-	struct recent	*r = &ring[seq % EVENTS_RING];
+	struct recent	*r = &g->v[seq % EVENTS_RING];
 	json_t		*params;
 
 	json_decref(r->event);
-	ring_bytes -= r->wire.cap;
+	g->bytes -= r->wire.cap;
 	buf_clear(&r->wire);
 	r->seq = 0;
 	r->event = NULL;
 	json_object_set_new(body, "seq", json_integer(seq));
 	params = json_pack("[O]", body);
 	if (params != NULL && rpc_encode_notify(&r->wire, "event", params) == 0 &&
-	    ring_bytes + r->wire.cap <= EVENTS_RING_BYTES) {
+	    g->bytes + r->wire.cap <= EVENTS_RING_BYTES) {
 		r->seq = seq;
 		r->event = json_pack("{s:O}", "type", json_object_get(body, "type"));
-		ring_bytes += r->wire.cap;
+		g->bytes += r->wire.cap;
 	} else
 		buf_clear(&r->wire);
 	json_decref(params);
+	return r->seq == seq ? r : NULL;
+}
+
+/* Send one event from a ring slot, if the client wants its type. */
+static void
+events_send(struct client *c, struct recent *r)
+{
+	c->cursor = r->seq;
+	if (client_wants(c, r->event))
+		client_send_raw(c, r->wire.data, r->wire.len);
 }
 
 /*
@@ -101,7 +133,7 @@ events_emit(const char *type, json_t *body)
 		json_decref(body);
 		return -1;
 	}
-	events_keep(seq, body);
+	events_keep(&live, seq, body);
 	json_decref(body);
 	events_last = seq;
 	return seq;
@@ -122,9 +154,16 @@ events_page(struct client *c, int64_t last)
 	if (json_array_size(page) == 0)
 		c->cursor = last;
 	json_array_foreach(page, i, e) {
-		c->cursor = json_integer_value(json_object_get(e, "seq"));
-		if (client_wants(c, e))
-			client_notify(c, "event", json_pack("[O]", e));
+		int64_t		 seq = json_integer_value(json_object_get(e, "seq"));
+		struct recent	*r = events_keep(&replay, seq, e);
+
+		if (r != NULL)
+			events_send(c, r);
+		else {
+			c->cursor = seq;
+			if (client_wants(c, e))
+				client_notify(c, "event", json_pack("[O]", e));
+		}
 	}
 	json_decref(page);
 	return 0;
@@ -141,15 +180,15 @@ events_pump(void)
 	TAILQ_FOREACH(c, &clients, entry) {
 		while (c->subscribed && !c->dead && c->cursor < last &&
 		    !client_congested(c)) {
-			r = &ring[(c->cursor + 1) % EVENTS_RING];
-			if (r->seq != c->cursor + 1) {
-				if (events_page(c, last) == -1)
-					return;
+			r = &live.v[(c->cursor + 1) % EVENTS_RING];
+			if (r->seq != c->cursor + 1)
+				r = &replay.v[(c->cursor + 1) % EVENTS_RING];
+			if (r->seq == c->cursor + 1) {
+				events_send(c, r);
 				continue;
 			}
-			c->cursor = r->seq;
-			if (client_wants(c, r->event))
-				client_send_raw(c, r->wire.data, r->wire.len);
+			if (events_page(c, last) == -1)
+				return;
 		}
 	}
 }
