@@ -14,6 +14,7 @@
 #include "stomp.h"
 
 #define PENDING_TIMEOUT	30.0	/* seconds an upstream request may take */
+#define PENDING_BUCKETS	1024	/* of the index by id (a power of two) */
 
 /* A SEND waiting for its proof. */
 struct pending {
@@ -22,11 +23,13 @@ struct pending {
 	ev_tstamp		 deadline;
 	pending_cb		*cb;
 	void			*arg;
-	TAILQ_ENTRY(pending)	 entry;
+	TAILQ_ENTRY(pending)	 entry;		/* in the table, oldest first */
+	LIST_ENTRY(pending)	 bucket;	/* in the index by id */
 };
 
 static struct {
 	TAILQ_HEAD(, pending)	 list;
+	LIST_HEAD(, pending)	 index[PENDING_BUCKETS];
 	ev_timer		 timer;
 	unsigned		 next_id;
 	int			 init;
@@ -38,20 +41,53 @@ static void	pending_timer_cb(struct ev_loop *, ev_timer *, int);
 static void
 pending_init(void)
 {
+	size_t	 i;
+
 	if (pd.init)
 		return;
 	pd.init = 1;
 	TAILQ_INIT(&pd.list);
+	for (i = 0; i < PENDING_BUCKETS; i++)
+		LIST_INIT(&pd.index[i]);
 	ev_timer_init(&pd.timer, pending_timer_cb, 1.0, 1.0);
 }
 
-/* Find a pending SEND. */
+/* The index bucket of an id (FNV-1a). */
+static unsigned
+pending_bucket(const char *id)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h & (PENDING_BUCKETS - 1);
+}
+
+/* Add a SEND to the table and the index. */
+static void
+pending_link(struct pending *p)
+{
+	TAILQ_INSERT_TAIL(&pd.list, p, entry);
+	LIST_INSERT_HEAD(&pd.index[pending_bucket(p->id)], p, bucket);
+}
+
+/* Take a SEND out of the table and the index. */
+static void
+pending_unlink(struct pending *p)
+{
+	TAILQ_REMOVE(&pd.list, p, entry);
+	LIST_REMOVE(p, bucket);
+}
+
+/* Find a pending SEND (many may wait: the outbox asks for every send). */
 static struct pending *
 pending_find(const char *id)
 {
 	struct pending	*p;
 
-	TAILQ_FOREACH(p, &pd.list, entry) {
+	if (!pd.init)
+		return NULL;
+	LIST_FOREACH(p, &pd.index[pending_bucket(id)], bucket) {
 		if (strcmp(p->id, id) == 0)
 			return p;
 	}
@@ -65,7 +101,7 @@ pending_take(const char *id)
 	struct pending	*p;
 
 	if ((p = pending_find(id)) != NULL)
-		TAILQ_REMOVE(&pd.list, p, entry);
+		pending_unlink(p);
 	return p;
 }
 
@@ -132,7 +168,7 @@ pending_timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 	for (p = TAILQ_FIRST(&pd.list); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
 		if (p->deadline <= now) {
-			TAILQ_REMOVE(&pd.list, p, entry);
+			pending_unlink(p);
 			pending_complete(p, -1, "the server did not answer", NULL);
 		}
 	}
@@ -174,7 +210,7 @@ pending_post(const char *dest, const char *id, const char *text,
 	}
 	if (!replies)
 		p->barrier = upstream_barrier();
-	TAILQ_INSERT_TAIL(&pd.list, p, entry);
+	pending_link(p);
 	if (!ev_is_active(&pd.timer))
 		ev_timer_start(loop, &pd.timer);
 	return 0;
@@ -233,7 +269,7 @@ pending_pong(uint64_t n)
 	for (p = TAILQ_FIRST(&pd.list); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
 		if (p->barrier != 0 && p->barrier <= n) {
-			TAILQ_REMOVE(&pd.list, p, entry);
+			pending_unlink(p);
 			TAILQ_INSERT_TAIL(&done, p, entry);
 		}
 	}
@@ -254,7 +290,10 @@ pending_lost(void)
 	struct pending		*p;
 
 	pending_init();
-	TAILQ_CONCAT(&gone, &pd.list, entry);
+	while ((p = TAILQ_FIRST(&pd.list)) != NULL) {
+		pending_unlink(p);
+		TAILQ_INSERT_TAIL(&gone, p, entry);
+	}
 	while ((p = TAILQ_FIRST(&gone)) != NULL) {
 		TAILQ_REMOVE(&gone, p, entry);
 		pending_complete(p, -1, "connection to the server lost", NULL);
