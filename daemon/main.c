@@ -102,14 +102,28 @@ static const struct session_hooks main_session = {
 #define INDEX_DELAY	0.05
 #define INDEX_LAG_MAX	20000
 
-/* An idle turn: index a batch; stop when the indexes hold every message. */
+/*
+ * An idle turn: index a batch in a transaction of its own, committed at
+ * once; stop when the indexes hold every message. Once a transaction has
+ * written to an FTS5 table, every later statement in it makes FTS5 flush
+ * its pending terms (a savepoint each): indexing inside a transaction held
+ * open for a sync page made each message stored after it cost a flush.
+ * So while one is open (a sync page streaming in), wait for the next delay.
+ */
 static void
 index_idle_cb(struct ev_loop *l, ev_idle *w, int revents)
 {
-	int	 n = store_index_some(store, INDEX_BATCH);
+	int	 n;
 
-	if (n == -1)
+	if (store_pending(store) > 0) {
+		ev_idle_stop(l, w);
+		ev_timer_start(l, &index_delay);
+		return;
+	}
+	if ((n = store_index_some(store, INDEX_BATCH)) == -1)
 		log_error("search index: %s", store_error(store));
+	else if (store_flush(store) == -1)
+		daemon_rollback(store_error(store));
 	if (n < INDEX_BATCH)
 		ev_idle_stop(l, w);
 }

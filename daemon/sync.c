@@ -12,7 +12,7 @@
 #include "log.h"
 #include "store.h"
 
-#define SYNC_PAGE	500
+#define SYNC_PAGE	1000
 #define SYNC_QUIET	0.1	/* a seed sync is over after this much quiet */
 #define SYNC_QUIET_MAX	0.5	/* ... or this long after the server read it */
 

@@ -14,8 +14,14 @@
 	"app, id, seq, from_id, to_id, chat_type, msg_type, content, " \
 	"status, created_at, payload, mentions, reply_to, edited_at, " \
 	"first_seq"
+/*
+ * The same through deliveries d: a delivery's seq is its message's (both
+ * are set together), and naming d.seq lets a sync read in the order of the
+ * deliveries_seq index and stop at its limit instead of sorting every
+ * delivery after the cursor.
+ */
 #define SSTORE_MCOLUMNS \
-	"m.app, m.id, m.seq, m.from_id, m.to_id, m.chat_type, m.msg_type, " \
+	"m.app, m.id, d.seq, m.from_id, m.to_id, m.chat_type, m.msg_type, " \
 	"m.content, m.status, m.created_at, m.payload, m.mentions, " \
 	"m.reply_to, m.edited_at, m.first_seq"
 

@@ -22,6 +22,7 @@
 #define WS_PATH		"/ws/im"
 #define WS_RX_SIZE	(64 * 1024)	/* bytes per RECEIVE callback */
 #define WS_IN_MAX	(STOMP_MAX_FRAME + WS_RX_SIZE)
+#define WS_OUT_BATCH	(64 * 1024)	/* frames joined in one message */
 #define WS_CLOSE_SECS	10	/* to flush the last frames before a close */
 #ifndef WS_CONNECT_SECS
 #define WS_CONNECT_SECS	30	/* from the upgrade to a successful CONNECT */
@@ -471,7 +472,37 @@ ws_account(struct session *s, size_t len)
 	deliver_written(s);
 }
 
-/* Write the next queued frame; returns -1 to have lws close the session. */
+/*
+ * Take the next WebSocket message off s's queue: its first frame, with the
+ * frames behind it appended while the message stays under WS_OUT_BATCH
+ * (UPSTREAM.md: a message carries one or more whole frames), so a burst
+ * costs one write and one writeable turn, not one per frame. The vendor's
+ * server writes one frame a message, and so does a seed-only imserver.
+ */
+static struct ws_out *
+ws_gather(struct session *s)
+{
+	struct ws_out	*o, *next;
+	size_t		 len;
+
+	if ((o = TAILQ_FIRST(&s->outq)) == NULL)
+		return NULL;
+	TAILQ_REMOVE(&s->outq, o, entry);
+	if (broker_profile() & BROKER_SEED_ONLY)
+		return o;
+	while ((next = TAILQ_FIRST(&s->outq)) != NULL) {
+		len = next->b.len - LWS_PRE;
+		if (o->b.len - LWS_PRE + len > WS_OUT_BATCH ||
+		    buf_add(&o->b, next->b.data + LWS_PRE, len) == -1)
+			break;
+		TAILQ_REMOVE(&s->outq, next, entry);
+		buf_clear(&next->b);
+		free(next);
+	}
+	return o;
+}
+
+/* Write the next queued message; returns -1 to have lws close the session. */
 static int
 ws_writeable(struct session *s)
 {
@@ -482,8 +513,7 @@ ws_writeable(struct session *s)
 	if (s->flags & SESSION_DEAD)
 		return -1;
 	ws_account(s, 0);
-	if ((o = TAILQ_FIRST(&s->outq)) != NULL) {
-		TAILQ_REMOVE(&s->outq, o, entry);
+	if ((o = ws_gather(s)) != NULL) {
 		len = o->b.len - LWS_PRE;
 		s->outq_len -= len;
 		n = lws_write(s->wsi, (unsigned char *)o->b.data + LWS_PRE,
