@@ -103,6 +103,17 @@ static const struct session_hooks main_session = {
 #define INDEX_LAG_MAX	20000
 
 /*
+ * Index after INDEX_DELAY. (A stopped libev timer keeps only what was left
+ * of its time, none after it fired: each start sets the delay again.)
+ */
+static void
+index_later(struct ev_loop *l)
+{
+	ev_timer_set(&index_delay, INDEX_DELAY, 0);
+	ev_timer_start(l, &index_delay);
+}
+
+/*
  * An idle turn: index a batch in a transaction of its own, committed at
  * once; stop when the indexes hold every message. Once a transaction has
  * written to an FTS5 table, every later statement in it makes FTS5 flush
@@ -117,7 +128,7 @@ index_idle_cb(struct ev_loop *l, ev_idle *w, int revents)
 
 	if (store_pending(store) > 0) {
 		ev_idle_stop(l, w);
-		ev_timer_start(l, &index_delay);
+		index_later(l);
 		return;
 	}
 	if ((n = store_index_some(store, INDEX_BATCH)) == -1)
@@ -140,7 +151,7 @@ static void
 index_kick(void)
 {
 	if (!ev_is_active(&index_delay) && !ev_is_active(&index_idle))
-		ev_timer_start(loop, &index_delay);
+		index_later(loop);
 }
 
 /* End of a loop turn: commit, then fan out and write (DESIGN: commit first). */

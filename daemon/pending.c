@@ -211,8 +211,10 @@ pending_post(const char *dest, const char *id, const char *text,
 	if (!replies)
 		p->barrier = upstream_barrier();
 	pending_link(p);
-	if (!ev_is_active(&pd.timer))
+	if (!ev_is_active(&pd.timer)) {
+		ev_timer_set(&pd.timer, 1.0, 1.0);
 		ev_timer_start(loop, &pd.timer);
+	}
 	return 0;
 }
 

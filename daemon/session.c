@@ -21,6 +21,7 @@
  * back-off as one that refuses the connection.
  */
 #define SESSION_HEALTHY	5.0
+#define SESSION_BYE_SECS	2.0	/* for the receipt of our DISCONNECT */
 /*
  * Bytes scanned by decode attempts for one frame before it is refused: a
  * frame trickling in as many small pieces, each ending in a NUL of its
@@ -77,7 +78,7 @@ session_init(void)
 	ss.init = 1;
 	buf_init(&ss.in);
 	ev_timer_init(&ss.beat, session_beat_cb, 0, 0);
-	ev_timer_init(&ss.bye, session_bye_cb, 2.0, 0);
+	ev_timer_init(&ss.bye, session_bye_cb, SESSION_BYE_SECS, 0);
 	ev_timer_init(&ss.healthy, session_healthy_cb, SESSION_HEALTHY, 0);
 }
 
@@ -131,8 +132,11 @@ session_set_state(enum session_state st, const char *reason)
 		return;
 	ss.state = st;
 	snprintf(ss.reason, sizeof ss.reason, "%s", reason);
-	if (st == SESSION_ONLINE && !ev_is_active(&ss.healthy))
+	/* ev_timer_set each time: a stopped timer keeps only what was left. */
+	if (st == SESSION_ONLINE && !ev_is_active(&ss.healthy)) {
+		ev_timer_set(&ss.healthy, SESSION_HEALTHY, 0);
 		ev_timer_start(loop, &ss.healthy);
+	}
 	ss.since = (int64_t)(ev_now(loop) * 1000);
 	log_info("session %s%s%s", session_state_name(st), *reason ? ": " : "",
 	    reason);
@@ -462,6 +466,7 @@ session_shutdown(void)
 		state_stop();
 		return;
 	}
+	ev_timer_set(&ss.bye, SESSION_BYE_SECS, 0);
 	ev_timer_start(loop, &ss.bye);
 }
 

@@ -8,6 +8,7 @@ session must go straight from syncing to backoff, never through online.
 """
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -93,6 +94,50 @@ def test_healthy_session_starts_the_back_off_over(env):
         took = srv.connections[3].opened - t
         check(took < 0.9, "reconnected after the first back-off step "
               "(at most 0.31 s, plus slack): took %.2f s" % took)
+    finally:
+        srv.stop()
+
+
+def test_later_sessions_must_prove_healthy_too(env):
+    """
+    After one healthy session, later ones that drop soon after going online
+    meet a growing back-off again. (A libev timer restarted without being
+    set again fires at once: every later session looked healthy the moment
+    it went online, and the back-off started over at each one.)
+    """
+    mode = {"drop": False}
+
+    def dropping(conn, f):
+        if f.command == "CONNECT":
+            connected(conn, "alice")
+            if mode["drop"]:
+                threading.Timer(0.4, conn.close).start()
+
+    srv = FakeServer(dropping)
+    try:
+        gw = env.gateway("alice", srv, args=["--backoff-max", "2"])
+        gw.wait_online(timeout=15)
+        up = srv.connections[-1]
+        wait_for(lambda: time.monotonic() - up.opened > 5.5,
+                 "the first session to prove healthy", timeout=10,
+                 interval=0.1)
+        ev = gw.rpc()
+        ev.subscribe()
+        mode["drop"] = True
+        n0 = len(srv.connections)
+        up.close()
+        # Sessions live 0.4 s; back-off 0.25, 0.5, 1, 2, 2 s (x0.75-1.25).
+        wait_for(lambda: len(srv.connections) >= n0 + 5,
+                 "five reconnects", timeout=30)
+        opened = [c.opened for c in srv.connections[n0:n0 + 5]]
+        gaps = [b - a for a, b in zip(opened, opened[1:])]
+        ev.pump(0.05)
+        online = sum(1 for e in ev.events if e.get("type") ==
+                     "session.state" and e["state"] == "online")
+        check(online >= 3, "the short sessions went online: %d" % online)
+        check(gaps[-1] >= 0.4 + 1.5 and gaps[-2] >= 0.4 + 0.75,
+              "the back-off grows past short sessions (gaps %s), not 0.25 s "
+              "after each" % ["%.2f" % g for g in gaps])
     finally:
         srv.stop()
 
