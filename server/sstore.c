@@ -13,7 +13,7 @@
 #include "server.h"
 #include "sstore_int.h"
 
-#define SSTORE_VERSION	2
+#define SSTORE_VERSION	3
 
 /* Schema migrations: entry n takes user_version n to n + 1. */
 static const char *const sstore_migrations[SSTORE_VERSION] = {
@@ -153,6 +153,18 @@ static const char *const sstore_migrations[SSTORE_VERSION] = {
 	"  msg_seq INTEGER NOT NULL,"
 	"  read_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (app, user_id, kind, target));",
+
+	/*
+	 * Group deliveries apart: a since-sync reads a user's group messages
+	 * through deliveries, and finding them among the one-to-one ones
+	 * meant a join per delivery after the cursor, every page.
+	 */
+	"ALTER TABLE deliveries ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE deliveries SET grp = 1 WHERE EXISTS (SELECT 1 FROM messages m"
+	"  WHERE m.app = deliveries.app AND m.id = deliveries.msg_id"
+	"  AND m.chat_type = 'GROUP');"
+	"DROP INDEX deliveries_seq;"
+	"CREATE INDEX deliveries_group ON deliveries (app, user_id, grp, seq);",
 };
 
 enum sstore_stmt {

@@ -52,8 +52,8 @@ static const char *const sstore_msg_sql[SMSG_NSTMTS] = {
 	[SMSG_UNDELIVER] = "UPDATE deliveries SET delivered = 0, seq = ?3"
 	    " WHERE app = ?1 AND msg_id = ?2",
 	[SMSG_DELIVERY] = "INSERT INTO deliveries"
-	    " (app, user_id, msg_id, delivered, seq)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " (app, user_id, msg_id, delivered, seq, grp)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 	    " ON CONFLICT (app, user_id, msg_id)"
 	    " DO UPDATE SET delivered = excluded.delivered, seq = excluded.seq",
 	/* Only the copy pushed: a change since is news again. */
@@ -78,8 +78,8 @@ static const char *const sstore_msg_sql[SMSG_NSTMTS] = {
 	    " UNION ALL SELECT 0, " SSTORE_MCOLUMNS ", NULL, NULL"
 	    " FROM deliveries d JOIN messages m"
 	    " ON m.app = d.app AND m.id = d.msg_id"
-	    " WHERE d.app = ?1 AND d.user_id = ?2 AND d.seq > ?3"
-	    " AND m.chat_type = 'GROUP'"
+	    " WHERE d.app = ?1 AND d.user_id = ?2 AND d.grp = 1"
+	    " AND d.seq > ?3"
 	    " UNION ALL SELECT 1, app, '', seq, '', '', '', '', '', '', 0,"
 	    " NULL, NULL, '', 0, 0, type, data FROM events"
 	    " WHERE ?5 AND app = ?1 AND user_id = ?2 AND seq > ?3"
@@ -171,16 +171,17 @@ sstore_msg_get(const char *app, const char *id, struct smsg *m)
 	return r;
 }
 
-/* Record the delivery state of message id at seq for n users. */
+/* Record the delivery state of message m at seq for n users. */
 static int
-sstore_msg_put_deliveries(const char *app, const char *id, long long seq,
+sstore_msg_put_deliveries(const struct smsg *m, long long seq,
     const struct idlist *to, const int *delivered)
 {
+	int	 grp = strcmp(m->chat_type, "GROUP") == 0;
 	size_t	 i;
 
 	for (i = 0; i < to->n; i++) {
-		if (sstore_run(ST(DELIVERY), "sssdi", app, to->v[i], id,
-		    delivered[i] != 0, seq) == -1)
+		if (sstore_run(ST(DELIVERY), "sssdid", m->app, to->v[i], m->id,
+		    delivered[i] != 0, seq, grp) == -1)
 			return -1;
 	}
 	return 0;
@@ -203,7 +204,7 @@ sstore_msg_insert(struct smsg *m, const struct idlist *to, const int *delivered)
 	    m->from, m->to, m->chat_type, m->msg_type, m->content, m->status,
 	    m->created_at, m->payload, m->mentions, m->reply_to,
 	    m->edited_at) == -1 ||
-	    sstore_msg_put_deliveries(m->app, m->id, seq, to, delivered) == -1)
+	    sstore_msg_put_deliveries(m, seq, to, delivered) == -1)
 		goto done;
 	ok = 1;
 done:

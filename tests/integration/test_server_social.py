@@ -716,6 +716,9 @@ def test_old_database_is_migrated(env):
         INSERT INTO messages VALUES ('ak_demo_chat', 'old1', 7, 'alice',
           'bob', 'SINGLE', 'TEXT', 'from before', 'SENT', 1700000000000);
         INSERT INTO deliveries VALUES ('ak_demo_chat', 'bob', 'old1', 0, 7);
+        INSERT INTO messages VALUES ('ak_demo_chat', 'old2', 6, 'alice',
+          'g1', 'GROUP', 'TEXT', 'to a group', 'SENT', 1700000000000);
+        INSERT INTO deliveries VALUES ('ak_demo_chat', 'bob', 'old2', 1, 6);
         PRAGMA user_version = 1;
     """)
     con.close()
@@ -730,8 +733,11 @@ def test_old_database_is_migrated(env):
     m = bob.call("chat.send", toId="alice", content="new")
     check_eq(m["seq"], 8, "seq goes on from the old database")
     con = sqlite3.connect(db)
-    check_eq(con.execute("PRAGMA user_version").fetchone()[0], 2,
+    check_eq(con.execute("PRAGMA user_version").fetchone()[0], 3,
              "schema version")
+    check_eq(con.execute("SELECT msg_id, grp FROM deliveries WHERE user_id ="
+                         " 'bob' ORDER BY msg_id").fetchall(),
+             [("old1", 0), ("old2", 1)], "group deliveries marked")
     con.close()
 
 
