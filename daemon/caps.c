@@ -16,7 +16,8 @@
 
 /* What imserver offers: the profile --server-profile extended assumes. */
 static const char caps_extended[] = "replies,events,seq,group,friend,"
-    "conversation,blacklist,profile,chat.edit,chat.read,chat.history";
+    "conversation,blacklist,profile,chat.edit,chat.read,chat.history,"
+    "sync.next";
 
 static struct {
 	int	 known;			/* a CONNECTED (or the profile) said */

@@ -16,8 +16,15 @@
 #define SYNC_QUIET	0.1	/* a seed sync is over after this much quiet */
 #define SYNC_QUIET_MAX	0.5	/* ... or this long after the server read it */
 
+/*
+ * Pages asked for at once: with sync.next the next page is asked for while
+ * one streams in, so the server reads it while we store this one.
+ */
+#define SYNC_AHEAD	2
+
 static struct {
-	int		 syncing;	/* a sync page was asked for */
+	int		 syncing;	/* sync pages asked for, not answered */
+	int		 failed;	/* one was refused: ask for no more */
 	int64_t		 cursor;	/* highest server seq known complete */
 	int64_t		 synced;	/* messages fetched by this sync */
 	int		 resync;	/* sync again when this one ends */
@@ -28,6 +35,7 @@ static struct {
 } sy;
 
 static int	sync_page(void);
+static void	sync_next(void);
 static void	sync_init(void);
 static void	sync_quiet_cb(struct ev_loop *, ev_timer *, int);
 
@@ -58,11 +66,15 @@ sync_reply(void *arg, int code, const char *message, json_t *data)
 	json_t	*seq = json_object_get(data, "seq");
 	char	 v[32];
 
-	sy.syncing = 0;
-	if (code != 0) {
+	if (sy.syncing > 0)
+		sy.syncing--;
+	if (code != 0 || sy.failed) {
 		/* A server without the paged sync: live messages still flow. */
-		log_warn("sync failed: %d %s", code, message);
-		if (session_state() == SESSION_SYNCING && upstream_is_open())
+		if (code != 0 && !sy.failed)
+			log_warn("sync failed: %d %s", code, message);
+		sy.failed = sy.failed || code != 0;
+		if (sy.syncing == 0 && session_state() == SESSION_SYNCING &&
+		    upstream_is_open())
 			session_online("sync failed");
 		return;
 	}
@@ -79,11 +91,19 @@ sync_reply(void *arg, int code, const char *message, json_t *data)
 	events_emit("sync.progress", json_pack("{s:I,s:I,s:b}",
 	    "count", (json_int_t)sy.synced, "seq", (json_int_t)sy.cursor,
 	    "more", json_is_true(json_object_get(data, "more"))));
-	if (json_is_true(json_object_get(data, "more")) || sy.resync) {
+	/*
+	 * Pages are answered in order, each after its messages: while one
+	 * says there is more, keep SYNC_AHEAD asked for; when the last is in,
+	 * the sync is over (or starts again from the cursor).
+	 */
+	if (json_is_true(json_object_get(data, "more")))
+		sync_next();
+	if (sy.syncing > 0)
+		return;
+	if (sy.resync) {
 		sy.resync = 0;
 		sync_page();
-	}
-	else if (session_state() == SESSION_SYNCING)
+	} else if (session_state() == SESSION_SYNCING)
 		session_online("");
 }
 
@@ -139,13 +159,40 @@ sync_page(void)
 	if (!caps_has("seq") || !caps_has("replies"))
 		return pending_request("/app/chat.sync", json_object(),
 		    sync_seed_read, NULL) == 0;
+	sy.failed = 0;
 	if (pending_request("/app/chat.sync", json_pack("{s:I,s:i}",
 	    "since", (json_int_t)sy.cursor, "limit", SYNC_PAGE),
 	    sync_reply, NULL) == 0) {
 		sy.syncing = 1;
 		sy.page_at = ev_now(loop);
+		if (caps_has("sync.next"))
+			sync_next();
 	}
-	return sy.syncing;
+	return sy.syncing > 0;
+}
+
+/*
+ * Ask for the page after those asked for: "next" with sync.next, else
+ * (one page at a time) from the cursor the last answer moved.
+ */
+static void
+sync_next(void)
+{
+	json_t	*body;
+
+	if (!caps_has("sync.next")) {
+		if (sy.syncing == 0)
+			sync_page();
+		return;
+	}
+	while (sy.syncing < SYNC_AHEAD) {
+		body = json_pack("{s:b,s:i}", "next", 1, "limit", SYNC_PAGE);
+		if (pending_request("/app/chat.sync", body, sync_reply,
+		    NULL) == -1)
+			return;
+		sy.syncing++;
+		sy.page_at = ev_now(loop);
+	}
 }
 
 /*
@@ -157,7 +204,7 @@ sync_page(void)
 int
 sync_holding(void)
 {
-	return sy.syncing && ev_now(loop) - sy.page_at < 1.0;
+	return sy.syncing > 0 && ev_now(loop) - sy.page_at < 1.0;
 }
 
 /*
@@ -223,5 +270,6 @@ sync_stop(void)
 	sync_init();
 	sy.syncing = 0;
 	sy.resync = 0;
+	sy.failed = 0;
 	ev_timer_stop(loop, &sy.quiet);
 }

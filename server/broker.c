@@ -33,7 +33,7 @@
  */
 #define BROKER_EXTENSIONS	"replies,events,seq,group,friend," \
 				"conversation,blacklist,profile,chat.edit," \
-				"chat.read,chat.history"
+				"chat.read,chat.history,sync.next"
 
 TAILQ_HEAD(broker_bucket, session);
 static struct broker_bucket	 broker_users[BROKER_BUCKETS];

@@ -343,6 +343,9 @@ struct session {
 	long long			 seed_seq;
 	unsigned int			 seed_count;
 	char				*seed_rid;
+	/* Where the last since-sync page ended, for "next" (if paged). */
+	int				 paged;
+	long long			 page_end;
 	/* Pushed messages not yet written, oldest first (deliver.c). */
 	TAILQ_HEAD(, deliver_push)	 unwritten;
 };

@@ -17,7 +17,7 @@
 /*
  * The same through deliveries d: a delivery's seq is its message's (both
  * are set together), and naming d.seq lets a sync read in the order of the
- * deliveries_seq index and stop at its limit instead of sorting every
+ * deliveries_group index and stop at its limit instead of sorting every
  * delivery after the cursor.
  */
 #define SSTORE_MCOLUMNS \

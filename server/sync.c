@@ -211,24 +211,35 @@ sync_chat(struct req *r)
 	struct session		*s = r->s;
 	json_t			*since, *limit;
 	long long		 from;
-	int			 n, max = SYNC_LIMIT;
+	int			 n, next, max = SYNC_LIMIT;
 
 	if (broker_sub_id(s, DEST_MESSAGES) == NULL) {
 		req_fail(r, 400, "not subscribed to " DEST_MESSAGES);
 		return;
 	}
-	/* A seed-only server knows no since: every sync is the seed's. */
+	/*
+	 * A seed-only server knows no since: every sync is the seed's.
+	 * "next" (sync.next) is the page after the last one this session was
+	 * answered or asked for: a client may ask for it before that answer
+	 * comes, so the pages of a long sync follow each other with no wait.
+	 */
 	since = json_object_get(r->body, "since");
-	if (since == NULL || json_is_null(since) ||
-	    broker_profile() & BROKER_SEED_ONLY) {
+	next = json_is_true(json_object_get(r->body, "next"));
+	if (broker_profile() & BROKER_SEED_ONLY ||
+	    (!next && (since == NULL || json_is_null(since)))) {
 		sync_seed(r);
 		return;
 	}
-	if (!json_is_integer(since) || json_integer_value(since) < 0) {
+	if (next && !s->paged) {
+		req_fail(r, 400, "next: no since-sync to go on from");
+		return;
+	}
+	if (!next && (!json_is_integer(since) ||
+	    json_integer_value(since) < 0)) {
 		req_fail(r, 400, "since must be an integer >= 0");
 		return;
 	}
-	from = json_integer_value(since);
+	from = next ? s->page_end : json_integer_value(since);
 	limit = json_object_get(r->body, "limit");
 	if (limit != NULL && !json_is_null(limit)) {
 		if (!json_is_integer(limit) || json_integer_value(limit) < 1) {
@@ -254,6 +265,8 @@ sync_chat(struct req *r)
 		return;
 	log_debug("session %llu: sync since %lld pushed %d", s->id, from,
 	    sy.count);
+	s->paged = 1;
+	s->page_end = sy.count > 0 ? sy.seq : from;
 	req_ok(r, sync_data(sy.count, sy.count > 0 ? sy.seq : from,
 	    sy.full || sy.paused));
 }

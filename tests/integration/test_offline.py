@@ -264,7 +264,7 @@ def test_sync_pages_through_many_offline_messages(env):
     bob.stop()
     wait_for(lambda: "user bob of app ak_demo_chat gone" in srv.log(),
              "imserver to see bob's session end")
-    n = 1100	# more than two sync pages of 500
+    n = 2500	# more than two sync pages of 1000, asked for ahead (sync.next)
     conn = alice.rpc()
     ev = alice.rpc()
     ev.subscribe()

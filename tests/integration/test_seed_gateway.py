@@ -32,7 +32,8 @@ from harness import (IMGWD, IMSERVER, ConnectionClosed, Gateway,  # noqa: E402
 
 # What full imserver advertises in CONNECTED im-extensions.
 EXTENSIONS = ["replies", "events", "seq", "group", "friend", "conversation",
-              "blacklist", "profile", "chat.edit", "chat.read", "chat.history"]
+              "blacklist", "profile", "chat.edit", "chat.read", "chat.history",
+              "sync.next"]
 
 # Bounds that tell "settles at once" from the old 30 s waits while leaving
 # room for a busy 2-core machine (and the sanitizer build).

@@ -29,7 +29,7 @@ from stomp_client import (APP, QUEUE_EVENTS, QUEUE_MESSAGES,  # noqa: E402
                           QUEUE_REPLIES, StompClient)
 
 EXTENSIONS = ("replies,events,seq,group,friend,conversation,blacklist,"
-              "profile,chat.edit,chat.read,chat.history")
+              "profile,chat.edit,chat.read,chat.history,sync.next")
 SEED_FIELDS = ["id", "fromId", "toId", "chatType", "msgType", "content",
                "status", "createdAt"]
 TOPIC = "/topic/group/"

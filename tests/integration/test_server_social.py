@@ -314,6 +314,32 @@ def test_group_sync_for_offline_member(env):
     check_eq(len(bob2.messages_on(QUEUE_MESSAGES)) + len(bob2.events()),
              r["count"], "pages add up")
 
+    # sync.next: the pages after a since-sync, asked for before its answer
+    # (three requests back to back), each answered after its frames.
+    bob3 = connect(env, srv, "bob")
+    refused(bob3, 400, "no since-sync", "chat.sync", next=True, limit=2)
+    rids = ["p%d" % i for i in range(3)]
+    bob3.send("chat.sync", request_id=rids[0], since=0, limit=2)
+    for rid in rids[1:]:
+        bob3.send("chat.sync", request_id=rid, next=True, limit=2)
+    pages, frames = [], 0
+    for rid in rids:
+        f = bob3.wait_frame(lambda f: f.command == "MESSAGE" and
+                            f.headers.get("request-id") == rid, rid)
+        got = [g for g in bob3.frames[:bob3.frames.index(f)]
+               if g.command == "MESSAGE" and "request-id" not in g.headers]
+        check_eq(len(got) - frames, f.json()["data"]["count"],
+                 "page %s answered after its own frames" % rid)
+        frames = len(got)
+        pages.append(f.json()["data"])
+    check_eq([(p["count"], p["more"]) for p in pages],
+             [(2, True), (2, True), (r["count"] - 4, False)],
+             "three pages of a %d-frame sync" % r["count"])
+    seqs = [g.json()["seq"] for g in bob3.frames if g.command == "MESSAGE"
+            and "request-id" not in g.headers]
+    check_eq(seqs, sorted(set(seqs)), "no frame twice, in seq order")
+    check_eq(pages[-1]["seq"], max(seqs), "the last page ends at the head")
+
     # carol joined late and never connected: the seed sync (no since) gives
     # what she was not delivered, only from when she joined.
     carol = connect(env, srv, "carol")
