@@ -345,14 +345,7 @@ sstore_open(const char *path, char **cause)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/*
-	 * Reads through a memory map and a 32 MiB page cache: a sync reads
-	 * thousands of rows a page, and a read(2) per page missed costs more
-	 * here than the rows themselves.
-	 */
 	if (sstore_exec("PRAGMA synchronous = NORMAL", cause) == -1 ||
-	    sstore_exec("PRAGMA mmap_size = 1073741824", cause) == -1 ||
-	    sstore_exec("PRAGMA cache_size = -32768", cause) == -1 ||
 	    sstore_migrate(cause) == -1)
 		goto fail;
 	/* Messages and events share the change counter. */
