@@ -35,7 +35,7 @@ static struct {
 } sy;
 
 static int	sync_page(void);
-static void	sync_next(void);
+static void	sync_ahead(void);
 static void	sync_init(void);
 static void	sync_quiet_cb(struct ev_loop *, ev_timer *, int);
 
@@ -96,8 +96,12 @@ sync_reply(void *arg, int code, const char *message, json_t *data)
 	 * says there is more, keep SYNC_AHEAD asked for; when the last is in,
 	 * the sync is over (or starts again from the cursor).
 	 */
-	if (json_is_true(json_object_get(data, "more")))
-		sync_next();
+	if (json_is_true(json_object_get(data, "more"))) {
+		if (caps_has("sync.next"))
+			sync_ahead();
+		else
+			sync_page();
+	}
 	if (sy.syncing > 0)
 		return;
 	if (sy.resync) {
@@ -165,27 +169,21 @@ sync_page(void)
 	    sync_reply, NULL) == 0) {
 		sy.syncing = 1;
 		sy.page_at = ev_now(loop);
-		if (caps_has("sync.next"))
-			sync_next();
+		sync_ahead();
 	}
 	return sy.syncing > 0;
 }
 
 /*
- * Ask for the page after those asked for: "next" with sync.next, else
- * (one page at a time) from the cursor the last answer moved.
+ * With sync.next, keep SYNC_AHEAD pages asked for: "next" is the page
+ * after the last one asked for. Without it, one page at a time.
  */
 static void
-sync_next(void)
+sync_ahead(void)
 {
 	json_t	*body;
 
-	if (!caps_has("sync.next")) {
-		if (sy.syncing == 0)
-			sync_page();
-		return;
-	}
-	while (sy.syncing < SYNC_AHEAD) {
+	while (caps_has("sync.next") && sy.syncing < SYNC_AHEAD) {
 		body = json_pack("{s:b,s:i}", "next", 1, "limit", SYNC_PAGE);
 		if (pending_request("/app/chat.sync", body, sync_reply,
 		    NULL) == -1)

@@ -267,6 +267,5 @@ sync_chat(struct req *r)
 	    sy.count);
 	s->paged = 1;
 	s->page_end = sy.count > 0 ? sy.seq : from;
-	req_ok(r, sync_data(sy.count, sy.count > 0 ? sy.seq : from,
-	    sy.full || sy.paused));
+	req_ok(r, sync_data(sy.count, s->page_end, sy.full || sy.paused));
 }
