@@ -34,8 +34,12 @@ DB_SRCS		:= db/store.c db/store_schema.c db/store_msg.c db/store_search.c db/sto
 		   db/store_outbox.c db/store_event.c db/store_obj.c db/store_maint.c \
 		   db/store_bulk.c \
 		   $(B)/gen/schema.c
+# What a program built from DB_SRCS links besides (the event log's encoding).
+DB_NEEDS	:= proto/buf.c proto/rpc.c
+DB_LIBS		= $(shell pkg-config --libs sqlite3 msgpack jansson)
 DAEMON_SRCS	:= daemon/main.c daemon/config.c daemon/upstream.c daemon/session.c \
-		   daemon/listener.c daemon/client.c daemon/dispatch.c \
+		   daemon/listener.c daemon/client.c daemon/outq.c \
+		   daemon/dispatch.c \
 		   daemon/m_session.c daemon/m_message.c daemon/events.c \
 		   daemon/outbox.c daemon/m_conversation.c daemon/m_db.c \
 		   daemon/social.c daemon/forward.c daemon/m_friend.c \
@@ -68,7 +72,7 @@ UNIT_TESTS	:= $(B)/tests/test_stomp $(B)/tests/test_rpc $(B)/tests/test_buf \
 		   $(B)/tests/test_store $(B)/tests/test_caps $(B)/tests/test_snippet \
 		   $(B)/tests/test_powercut $(B)/tests/test_pending \
 		   $(B)/tests/test_conv $(B)/tests/test_outbox $(B)/tests/test_inbound \
-		   $(B)/tests/test_events $(B)/tests/test_batch
+		   $(B)/tests/test_events $(B)/tests/test_batch $(B)/tests/test_outq
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all demo run check unit integration bench fuzz install uninstall clean deps \
@@ -138,15 +142,19 @@ $(B)/tests/test_buf: tests/unit/test_buf.c proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^
 
+$(B)/tests/test_outq: tests/unit/test_outq.c daemon/outq.c proto/buf.c \
+    proto/log.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^
+
 $(B)/tests/test_rpc: tests/unit/test_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
 	    $(shell pkg-config --libs msgpack jansson)
 
-$(B)/tests/test_store: tests/unit/test_store.c $(DB_SRCS) proto/buf.c | $(B)/.deps
+$(B)/tests/test_store: tests/unit/test_store.c $(DB_SRCS) $(DB_NEEDS) | $(B)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ \
-	    $(shell pkg-config --libs sqlite3 jansson)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ $(DB_LIBS)
 
 $(B)/tests/test_snippet: tests/unit/test_snippet.c daemon/snippet.c | $(B)/.deps
 	@mkdir -p $(dir $@)
@@ -175,19 +183,21 @@ UNIT_LEAF_SRCS	:= daemon/state.c daemon/conv.c daemon/caps.c $(DB_SRCS) \
 		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c
 UNIT_LEAF_LIBS	= $(shell pkg-config --libs sqlite3 msgpack jansson) -lev
 $(B)/tests/test_outbox: tests/unit/test_outbox.c daemon/outbox.c daemon/pending.c \
-    daemon/events.c daemon/client.c $(UNIT_LEAF_SRCS) | $(B)/.deps
+    daemon/events.c daemon/client.c daemon/outq.c $(UNIT_LEAF_SRCS) \
+    | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
 $(B)/tests/test_inbound: tests/unit/test_inbound.c daemon/inbound.c daemon/sync.c \
-    daemon/pending.c daemon/events.c daemon/client.c $(UNIT_LEAF_SRCS) | $(B)/.deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
-$(B)/tests/test_events: tests/unit/test_events.c daemon/events.c daemon/client.c \
+    daemon/pending.c daemon/events.c daemon/client.c daemon/outq.c \
     $(UNIT_LEAF_SRCS) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
+$(B)/tests/test_events: tests/unit/test_events.c daemon/events.c daemon/client.c \
+    daemon/outq.c $(UNIT_LEAF_SRCS) | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
 $(B)/tests/test_batch: tests/unit/test_batch.c daemon/m_batch.c daemon/dispatch.c \
-    daemon/client.c daemon/arg.c $(UNIT_LEAF_SRCS) | $(B)/.deps
+    daemon/client.c daemon/outq.c daemon/arg.c $(UNIT_LEAF_SRCS) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Idaemon -o $@ $^ $(UNIT_LEAF_LIBS)
 
@@ -236,7 +246,8 @@ $(B)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c proto/rpc.c proto/buf.c | $(B)/.deps
 FUZZ_INTAKE_SRCS := daemon/session.c daemon/m_message.c daemon/social.c \
 		   daemon/forward.c daemon/state.c daemon/conv.c daemon/arg.c \
 		   daemon/pending.c daemon/sync.c daemon/inbound.c daemon/intake.c \
-		   daemon/events.c daemon/outbox.c daemon/caps.c daemon/snippet.c \
+		   daemon/events.c daemon/outq.c daemon/outbox.c daemon/caps.c \
+		   daemon/snippet.c \
 		   $(DB_SRCS) \
 		   proto/stomp.c proto/rpc.c proto/buf.c proto/log.c
 $(B)/fuzz/fuzz_intake: tests/fuzz/fuzz_intake.c $(FUZZ_INTAKE_SRCS) | $(B)/.deps
@@ -378,10 +389,10 @@ $(B)/.node-deps: bindings/node/package.json bindings/node/index.js \
 POWERCUT_CUTS	?= 5000
 .PHONY: powercut
 $(B)/tests/test_powercut: tests/powercut/test_powercut.c tests/powercut/pcvfs.c \
-    $(DB_SRCS) proto/buf.c | $(B)/.deps
+    $(DB_SRCS) $(DB_NEEDS) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Itests/unit -Itests/powercut -o $@ $^ \
-	    $(shell pkg-config --libs sqlite3 jansson)
+	    $(DB_LIBS)
 powercut: $(B)/tests/test_powercut
 	POWERCUT_CUTS=$(POWERCUT_CUTS) $(B)/tests/test_powercut
 # ---- end of power loss ----
@@ -403,9 +414,9 @@ soak: $(B)/.deps all
 # (tests/perf/store_ingest.c): make store-ingest STORE_INGEST_N=100000.
 STORE_INGEST_N	?= 100000
 .PHONY: store-ingest
-$(B)/tests/store_ingest: tests/perf/store_ingest.c $(DB_SRCS) proto/buf.c | $(B)/.deps
+$(B)/tests/store_ingest: tests/perf/store_ingest.c $(DB_SRCS) $(DB_NEEDS) | $(B)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 jansson)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(DB_LIBS)
 store-ingest: $(B)/tests/store_ingest
 	@d=$$(mktemp -d) && $(B)/tests/store_ingest $$d/store.db $(STORE_INGEST_N); \
 	    rc=$$?; rm -rf $$d; exit $$rc

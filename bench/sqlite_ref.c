@@ -12,8 +12,9 @@
  *   sqlite_ref schema DB COUNT BATCH
  *       imgwd's own schema, made by imgwd's own store_open (storedb.c), so
  *       its full-text indexes, triggers and imgw_grams are all there: each
- *       row is inserted into messages and a message.new row (the message as
- *       JSON) into the event log, and each batch moves the sync cursor in
+ *       row is inserted into messages and a message.new row (the message,
+ *       MessagePack as imgwd logs it) into the event log, and each batch
+ *       moves the sync cursor in
  *       kv, as a sync page does. No parsing, no announcing, no reading back:
  *       the floor the schema itself sets. The search indexes follow the
  *       messages (store.h, store_index_some) as in imgwd: the rows are
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <msgpack.h>
 #include <sqlite3.h>
 
 #include "store.h"
@@ -57,6 +59,40 @@ exec(sqlite3 *db, const char *sql)
 	check(db, sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 }
 
+/* Pack a string. */
+static void
+str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* A message.new event as imgwd logs it, for the message row i. */
+static void
+event(msgpack_sbuffer *sb, const char *id, const char *text, int64_t at,
+    long i)
+{
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	str(&pk, "message");
+	msgpack_pack_map(&pk, 9);
+	str(&pk, "id"); str(&pk, id);
+	str(&pk, "from"); str(&pk, "alice");
+	str(&pk, "to"); str(&pk, "bob");
+	str(&pk, "type"); str(&pk, "TEXT");
+	str(&pk, "content"); str(&pk, text);
+	str(&pk, "status"); str(&pk, "SENT");
+	str(&pk, "createdAt"); msgpack_pack_int64(&pk, at);
+	str(&pk, "seq"); msgpack_pack_int64(&pk, i + 1);
+	str(&pk, "conversation");
+	msgpack_pack_map(&pk, 1);
+	str(&pk, "user"); str(&pk, "alice");
+	str(&pk, "type"); str(&pk, "message.new");
+	str(&pk, "seq"); msgpack_pack_int64(&pk, i + 1);
+}
+
 static sqlite3_stmt *
 prepare(sqlite3 *db, const char *sql)
 {
@@ -72,7 +108,8 @@ main(int argc, char **argv)
 	struct store	*store = NULL;
 	sqlite3		*db;
 	sqlite3_stmt	*ins, *ev = NULL, *kv = NULL;
-	char		 id[48], text[128], body[512], seq[32];
+	msgpack_sbuffer	 body;
+	char		 id[48], text[128], seq[32];
 	long		 n, batch, i;
 	int64_t		 t0, t1, t2, at;
 	int		 schema;
@@ -84,12 +121,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	schema = strcmp(argv[1], "schema") == 0;
+	msgpack_sbuffer_init(&body);
 	if (schema) {
 		db = storedb_open(argv[2], &store);
 		exec(db, "INSERT OR REPLACE INTO kv(key, value) VALUES "
 		    "('self', 'bob')");
-		ev = prepare(db, "INSERT INTO events(type, body, created_at) "
-		    "VALUES ('message.new', ?1, ?2)");
+		ev = prepare(db, "INSERT INTO events(seq, type, body, "
+		    "created_at) VALUES (?1, 'message.new', ?2, ?3)");
 		kv = prepare(db, "INSERT OR REPLACE INTO kv(key, value) "
 		    "VALUES ('sync_seq', ?1)");
 	} else {
@@ -130,15 +168,11 @@ main(int argc, char **argv)
 		check(db, sqlite3_step(ins), SQLITE_DONE);
 		sqlite3_reset(ins);
 		if (schema) {
-			snprintf(body, sizeof body, "{\"message\": {\"id\": "
-			    "\"%s\", \"from\": \"alice\", \"to\": \"bob\", "
-			    "\"type\": \"TEXT\", \"content\": \"%s\", "
-			    "\"status\": \"SENT\", \"createdAt\": %" PRId64
-			    ", \"seq\": %ld, \"conversation\": {\"user\": "
-			    "\"alice\"}}, \"type\": \"message.new\"}", id, text,
-			    at, i + 1);
-			sqlite3_bind_text(ev, 1, body, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ev, 2, at);
+			event(&body, id, text, at, i);
+			sqlite3_bind_int64(ev, 1, i + 1);
+			sqlite3_bind_blob(ev, 2, body.data, (int)body.size,
+			    SQLITE_STATIC);
+			sqlite3_bind_int64(ev, 3, at);
 			check(db, sqlite3_step(ev), SQLITE_DONE);
 			sqlite3_reset(ev);
 		}
@@ -170,5 +204,6 @@ main(int argc, char **argv)
 	    "\"index_seconds\":%.6f,\"indexed_rate\":%.1f}\n", argv[1], n,
 	    batch, (t1 - t0) / 1e9, n / ((t1 - t0) / 1e9), (t2 - t1) / 1e9,
 	    n / ((t2 - t0) / 1e9));
+	msgpack_sbuffer_destroy(&body);
 	return 0;
 }

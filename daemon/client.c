@@ -56,7 +56,7 @@ client_create(int fd, uid_t uid, pid_t pid)
 	c->uid = uid;
 	c->pid = pid;
 	buf_init(&c->in);
-	buf_init(&c->out);
+	outq_init(&c->out);
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
 	c->rio.data = c->wio.data = c;
@@ -103,7 +103,7 @@ client_create_internal(client_put_fn *put, void *arg)
 	c->put_arg = arg;
 	snprintf(c->name, sizeof c->name, "batch");
 	buf_init(&c->in);
-	buf_init(&c->out);
+	outq_init(&c->out);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	return c;
 }
@@ -132,7 +132,7 @@ client_find(uint64_t id)
 int
 client_congested(struct client *c)
 {
-	return buf_left(&c->out) >= CLIENT_OUT_SOFT;
+	return c->out.left >= CLIENT_OUT_SOFT;
 }
 
 /* Record that a message of n bytes was queued (with the current cursor). */
@@ -166,7 +166,6 @@ client_sent(struct client *c, size_t n)
 {
 	struct client_mark	*m;
 
-	buf_consume(&c->out, n);
 	c->sent += n;
 	while (c->mlen > 0) {
 		m = &c->marks[c->mhead];
@@ -183,8 +182,17 @@ client_sent(struct client *c, size_t n)
 static void
 client_check_out(struct client *c)
 {
-	if (buf_left(&c->out) > CLIENT_OUT_HARD)
+	if (c->out.left > CLIENT_OUT_HARD)
 		client_lost(c, "output limit exceeded (client not reading)");
+}
+
+/* n bytes were just encoded into the client's own output: queue them. */
+static void
+client_queued(struct client *c, size_t n)
+{
+	outq_own(&c->out, n);
+	client_mark(c, n);
+	client_check_out(c);
 }
 
 /* Queue a response; takes ownership of error and result. */
@@ -195,17 +203,15 @@ client_reply(struct client *c, uint32_t msgid, json_t *error, json_t *result)
 		c->put(c->put_arg, c, msgid, error, result);
 		return;
 	}
-	size_t	 before = c->out.len;
+	size_t	 before = c->out.own.len;
 
-	if (!c->dead && rpc_encode_response(&c->out, msgid, error,
+	if (!c->dead && rpc_encode_response(&c->out.own, msgid, error,
 	    error != NULL ? NULL : result) == -1)
 		fatalx("out of memory");
 	json_decref(error);
 	json_decref(result);
-	if (!c->dead) {
-		client_mark(c, c->out.len - before);
-		client_check_out(c);
-	}
+	if (!c->dead)
+		client_queued(c, c->out.own.len - before);
 }
 
 /* Answer a request that waited for the server. */
@@ -218,11 +224,10 @@ client_reply_later(struct client *c, uint32_t msgid, json_t *error,
 	client_reply(c, msgid, error, result);
 }
 
-/* Whether a subscribed client wants this event (its topics are type prefixes). */
+/* Whether a subscriber wants events of this type (topics are type prefixes). */
 int
-client_wants(struct client *c, json_t *event)
+client_wants(struct client *c, const char *type)
 {
-	const char	*type = json_string_value(json_object_get(event, "type"));
 	json_t		*t;
 	size_t		 i;
 
@@ -233,7 +238,7 @@ client_wants(struct client *c, json_t *event)
 		size_t		 n = strlen(p);
 
 		/* "message" matches "message.new", not "messages.x". */
-		if (type != NULL && strncmp(type, p, n) == 0 &&
+		if (strncmp(type, p, n) == 0 &&
 		    (type[n] == '\0' || type[n] == '.' || p[n - 1] == '.'))
 			return 1;
 	}
@@ -249,7 +254,7 @@ client_describe(struct client *c, int64_t head)
 	    "uid", (json_int_t)c->uid, "subscribed", c->subscribed,
 	    "topics", c->topics, "cursor", (json_int_t)c->cursor,
 	    "lag", (json_int_t)(c->subscribed ? head - c->cursor : 0),
-	    "queued", (json_int_t)buf_left(&c->out));
+	    "queued", (json_int_t)c->out.left);
 }
 
 /*
@@ -295,15 +300,14 @@ client_watch_cb(struct ev_loop *l, ev_timer *w, int revents)
 		ev_timer_stop(l, w);
 }
 
-/* Queue an already encoded message. */
+/* Queue an encoded message shared with other clients. */
 void
-client_send_raw(struct client *c, const void *p, size_t n)
+client_send_wire(struct client *c, struct wire *w)
 {
 	if (c->dead)
 		return;
-	if (buf_add(&c->out, p, n) == -1)
-		fatalx("out of memory");
-	client_mark(c, n);
+	outq_wire(&c->out, w);
+	client_mark(c, w->len);
 	client_check_out(c);
 }
 
@@ -311,15 +315,13 @@ client_send_raw(struct client *c, const void *p, size_t n)
 void
 client_notify(struct client *c, const char *method, json_t *params)
 {
-	size_t	 before = c->out.len;
+	size_t	 before = c->out.own.len;
 
-	if (!c->dead && rpc_encode_notify(&c->out, method, params) == -1)
+	if (!c->dead && rpc_encode_notify(&c->out.own, method, params) == -1)
 		fatalx("out of memory");
 	json_decref(params);
-	if (!c->dead) {
-		client_mark(c, c->out.len - before);
-		client_check_out(c);
-	}
+	if (!c->dead)
+		client_queued(c, c->out.own.len - before);
 }
 
 /* Decode and dispatch every complete request in the input buffer. */
@@ -389,8 +391,8 @@ client_write(struct client *c)
 {
 	ssize_t	 n;
 
-	while (buf_left(&c->out) > 0) {
-		n = write(c->fd, buf_head(&c->out), buf_left(&c->out));
+	while (c->out.left > 0) {
+		n = outq_write(&c->out, c->fd);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -420,7 +422,7 @@ client_write_one(struct client *c)
 {
 	ssize_t	 n;
 
-	n = write(c->fd, buf_head(&c->out), buf_left(&c->out));
+	n = outq_write(&c->out, c->fd);
 	if (n > 0)
 		client_sent(c, (size_t)n);
 }
@@ -442,7 +444,7 @@ client_lag(struct client *c)
 		keep = c->marks[c->mhead].end - c->sent;
 		resume = c->marks[c->mhead].seq;
 	}
-	c->out.len = c->out.off + keep;
+	outq_keep(&c->out, keep);
 	c->mlen = keep > 0 ? 1 : 0;
 	c->queued = c->sent + keep;
 	c->subscribed = 0;
@@ -467,7 +469,7 @@ client_flush_all(void)
 	struct client	*c;
 
 	TAILQ_FOREACH(c, &clients, entry) {
-		if (!c->dead && buf_left(&c->out) > 0 && !ev_is_active(&c->wio))
+		if (!c->dead && c->out.left > 0 && !ev_is_active(&c->wio))
 			client_write(c);
 		/* Called after the commit: all queued so far is backed by it. */
 		c->committed = c->queued;
@@ -485,9 +487,8 @@ client_turn_failed(const char *why)
 		if (c->dead || c->fd == -1 || c->queued == c->committed)
 			continue;
 		keep = c->committed > c->sent ? c->committed - c->sent : 0;
-		if (keep < buf_left(&c->out))
-			c->out.len = c->out.off + keep;
-		c->queued = c->sent + buf_left(&c->out);
+		outq_keep(&c->out, keep);
+		c->queued = c->sent + c->out.left;
 		while (c->mlen > 0 &&
 		    c->marks[(c->mhead + c->mlen - 1) % c->mcap].end > c->queued)
 			c->mlen--;
@@ -509,7 +510,7 @@ client_output_pending(void)
 	struct client	*c;
 
 	TAILQ_FOREACH(c, &clients, entry) {
-		if (!c->dead && buf_left(&c->out) > 0)
+		if (!c->dead && c->out.left > 0)
 			return 1;
 	}
 	return 0;
@@ -529,7 +530,7 @@ client_reap(void)
 		json_decref(c->topics);
 		free(c->marks);
 		buf_clear(&c->in);
-		buf_clear(&c->out);
+		outq_clear(&c->out);
 		free(c);
 	}
 }

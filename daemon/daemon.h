@@ -227,6 +227,39 @@ int		 listener_open(const char *path, char **cause);
 int		 listener_adopt(int fd, char **cause);
 void		 listener_close(void);
 
+/*
+ * outq.c: what waits to be written to one client. An encoded message that
+ * several clients are sent (an event) is a wire, queued by reference.
+ */
+struct wire {
+	unsigned	 refs;
+	size_t		 len;
+	char		 data[];
+};
+struct wire	*wire_new(const void *head, size_t hlen, const void *body,
+		     size_t blen);
+void		 wire_unref(struct wire *);
+
+struct outq {
+	struct buf	 own;		/* bytes for this client alone */
+	struct outq_seg {
+		struct wire	*w;	/* NULL: the next bytes of own */
+		size_t		 off, end;	/* unsent: [off, end) */
+	}		*seg;
+	size_t		 head, n, cap;	/* a ring of segments */
+	size_t		 left;		/* unsent bytes in all */
+};
+void		 outq_init(struct outq *);
+void		 outq_clear(struct outq *);
+/* The last n bytes of own were just appended (encoded there): queue them. */
+void		 outq_own(struct outq *, size_t n);
+/* Queue a wire; the queue takes a reference of its own. */
+void		 outq_wire(struct outq *, struct wire *);
+/* One writev of the queue to fd; the bytes written, or -1 (errno). */
+ssize_t		 outq_write(struct outq *, int fd);
+/* Keep only the first n unsent bytes (a message boundary). */
+void		 outq_keep(struct outq *, size_t n);
+
 /* client.c: one local client. */
 struct client;
 /* Where a client's requests go (dispatch, installed by main.c). */
@@ -243,7 +276,7 @@ struct client {
 	ev_io			 rio;
 	ev_io			 wio;
 	struct buf		 in;
-	struct buf		 out;
+	struct outq		 out;
 	int			 dead;
 	int			 subscribed;	/* receives events */
 	int64_t			 cursor;	/* last event seq sent */
@@ -283,12 +316,12 @@ void		 client_reply(struct client *, uint32_t msgid, json_t *error,
 /* Answer a request that dispatch left pending (DISPATCH_LATER). */
 void		 client_reply_later(struct client *, uint32_t msgid, json_t *error,
 		     json_t *result);
-int		 client_wants(struct client *, json_t *event);
+int		 client_wants(struct client *, const char *type);
 json_t		*client_describe(struct client *, int64_t head);
 struct client	*client_find(uint64_t id);
 void		 client_notify(struct client *, const char *method, json_t *params);
-/* Queue bytes already encoded as a message. */
-void		 client_send_raw(struct client *, const void *, size_t);
+/* Queue an encoded message shared with other clients (an event). */
+void		 client_send_wire(struct client *, struct wire *);
 int		 client_congested(struct client *);
 void		 client_flush_all(void);
 void		 client_reap(void);

@@ -4,9 +4,11 @@
  * the log, so replay (events.subscribe since) and live delivery are one path,
  * and a slow client falls behind without losing anything or blocking others.
  *
- * Recent events are also kept here already encoded as notifications, so the
- * live path costs one copy per subscriber, not a query and an encoding each;
- * older ones (replay, a lagging client) come from the store.
+ * An event is encoded once, as MessagePack, for the log and for every
+ * subscriber: recent ones are kept here as wires (outq.c) that each
+ * subscriber's output queue references, so the live path copies nothing
+ * per subscriber; older ones (replay, a lagging client) are read back from
+ * the store as the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +25,22 @@
  * sends in a row) are read back from the store instead.
  */
 #define EVENTS_RING_BYTES	(8 * 1024 * 1024)
+#define EVENT_TYPE_MAX		64	/* social.c refuses longer types */
+
+/* A notification's head, [2, "event", [ : the event's encoding follows. */
+static const char	 event_head[] = "\x93\x02\xa5" "event" "\x91";
+#define EVENT_HEAD	(sizeof event_head - 1)
 
 struct recent {
 	int64_t		 seq;		/* 0: empty */
-	json_t		*event;		/* {type}, for topic filters */
-	struct buf	 wire;		/* [2, "event", [EVENT]] */
+	char		 type[EVENT_TYPE_MAX + 1];	/* for topic filters */
+	struct wire	*wire;		/* [2, "event", [EVENT]] */
 };
 
 /* Encoded events: the newest (live), and old ones being replayed. */
 struct ring {
 	struct recent	 v[EVENTS_RING];
-	size_t		 bytes;		/* the wire buffers' allocations */
+	size_t		 bytes;		/* the wires' sizes */
 };
 
 static int64_t		 events_last = -1;
@@ -41,9 +48,11 @@ static struct ring	 live;
 /*
  * Old events read back for one subscriber, kept encoded for the next:
  * subscribers replaying the same stretch (after a restart, say) cost one
- * read and one encoding per event, not one per subscriber.
+ * read per event, not one per subscriber.
  */
 static struct ring	 replay;
+/* Where events_emit encodes. */
+static struct buf	 scratch;
 
 /* The newest seq in the log. */
 static int64_t
@@ -54,19 +63,26 @@ events_last_seq(void)
 	return events_last;
 }
 
+/* Empty a ring slot. */
+static void
+events_slot_clear(struct ring *g, struct recent *r)
+{
+	if (r->wire != NULL) {
+		g->bytes -= r->wire->len;
+		wire_unref(r->wire);
+		r->wire = NULL;
+	}
+	r->seq = 0;
+}
+
 /* Empty a ring. */
 static void
 events_ring_clear(struct ring *g)
 {
 	size_t	 i;
 
-	for (i = 0; i < EVENTS_RING; i++) {
-		g->v[i].seq = 0;
-		json_decref(g->v[i].event);
-		g->v[i].event = NULL;
-		buf_clear(&g->v[i].wire);
-	}
-	g->bytes = 0;
+	for (i = 0; i < EVENTS_RING; i++)
+		events_slot_clear(g, &g->v[i]);
 }
 
 /* Forget the encoded copies (after a failed commit they may not exist). */
@@ -79,93 +95,97 @@ events_forget(void)
 }
 
 /*
- * Keep an event, encoded, in a ring (within its byte budget). Returns its
- * slot, or NULL if it did not fit.
+ * Keep an event's wire in a ring (the ring takes a reference) if its byte
+ * budget allows. Returns the slot, or NULL if it did not fit.
  */
 static struct recent *
-events_keep(struct ring *g, int64_t seq, json_t *body)
+events_keep(struct ring *g, int64_t seq, const char *type, struct wire *w)
 {
 	struct recent	*r = &g->v[seq % EVENTS_RING];
-	json_t		*params;
 
-	json_decref(r->event);
-	g->bytes -= r->wire.cap;
-	buf_clear(&r->wire);
-	r->seq = 0;
-	r->event = NULL;
-	json_object_set_new(body, "seq", json_integer(seq));
-	params = json_pack("[O]", body);
-	if (params != NULL && rpc_encode_notify(&r->wire, "event", params) == 0 &&
-	    g->bytes + r->wire.cap <= EVENTS_RING_BYTES) {
-		r->seq = seq;
-		r->event = json_pack("{s:O}", "type", json_object_get(body, "type"));
-		g->bytes += r->wire.cap;
-	} else
-		buf_clear(&r->wire);
-	json_decref(params);
-	return r->seq == seq ? r : NULL;
-}
-
-/* Send one event from a ring slot, if the client wants its type. */
-static void
-events_send(struct client *c, struct recent *r)
-{
-	c->cursor = r->seq;
-	if (client_wants(c, r->event))
-		client_send_raw(c, r->wire.data, r->wire.len);
+	events_slot_clear(g, r);
+	if (g->bytes + w->len > EVENTS_RING_BYTES)
+		return NULL;
+	w->refs++;
+	r->wire = w;
+	r->seq = seq;
+	snprintf(r->type, sizeof r->type, "%s", type);
+	g->bytes += w->len;
+	return r;
 }
 
 /*
  * Append an event of the given type; takes ownership of body (an object).
- * Clients see it after this loop turn commits. Returns its seq, or -1.
+ * It is encoded once, for the log and for every subscriber. Clients see it
+ * after this loop turn commits. Returns its seq, or -1.
  */
 int64_t
 events_emit(const char *type, json_t *body)
 {
-	int64_t	 seq;
+	struct wire	*w;
+	int64_t		 seq = events_last_seq() + 1;
 
 	if (body == NULL)
 		fatalx("out of memory");
 	json_object_set_new(body, "type", json_string(type));
-	seq = store_event_add(store, type, body);
-	if (seq == -1) {
+	json_object_set_new(body, "seq", json_integer(seq));
+	buf_reset(&scratch);
+	if (rpc_encode_value(&scratch, body) == -1 ||
+	    store_event_add(store, seq, type, scratch.data, scratch.len) == -1) {
 		log_error("cannot log event %s: %s", type, store_error(store));
 		json_decref(body);
 		return -1;
 	}
-	events_keep(&live, seq, body);
 	json_decref(body);
+	w = wire_new(event_head, EVENT_HEAD, scratch.data, scratch.len);
+	events_keep(&live, seq, type, w);
+	wire_unref(w);
 	events_last = seq;
 	return seq;
+}
+
+/* Send one event to a client, if it wants its type. */
+static void
+events_send(struct client *c, int64_t seq, const char *type, struct wire *w)
+{
+	c->cursor = seq;
+	if (client_wants(c, type))
+		client_send_wire(c, w);
+}
+
+/* One event of a page read back for client arg. */
+static void
+events_replayed(void *arg, int64_t seq, const char *type, const void *body,
+    size_t len)
+{
+	struct client	*c = arg;
+	struct wire	*w;
+
+	if (body == NULL) {
+		log_limited(LOG_WARN, "event-unreadable", "event %lld in the "
+		    "log cannot be read; skipped", (long long)seq);
+		c->cursor = seq;
+		return;
+	}
+	w = wire_new(event_head, EVENT_HEAD, body, len);
+	events_keep(&replay, seq, type, w);
+	events_send(c, seq, type, w);
+	wire_unref(w);
 }
 
 /* Send events after the client's cursor from the store, one page. 0, or -1. */
 static int
 events_page(struct client *c, int64_t last)
 {
-	json_t	*page, *e;
-	size_t	 i;
+	int64_t	 before = c->cursor;
 
-	page = store_events_since(store, c->cursor, EVENTS_PAGE);
-	if (page == NULL) {
+	if (store_events_read(store, c->cursor, EVENTS_PAGE, events_replayed,
+	    c) == -1) {
 		log_error("cannot read events: %s", store_error(store));
 		return -1;
 	}
-	if (json_array_size(page) == 0)
-		c->cursor = last;
-	json_array_foreach(page, i, e) {
-		int64_t		 seq = json_integer_value(json_object_get(e, "seq"));
-		struct recent	*r = events_keep(&replay, seq, e);
-
-		if (r != NULL)
-			events_send(c, r);
-		else {
-			c->cursor = seq;
-			if (client_wants(c, e))
-				client_notify(c, "event", json_pack("[O]", e));
-		}
-	}
-	json_decref(page);
+	if (c->cursor == before)
+		c->cursor = last;	/* nothing after it */
 	return 0;
 }
 
@@ -184,7 +204,7 @@ events_pump(void)
 			if (r->seq != c->cursor + 1)
 				r = &replay.v[(c->cursor + 1) % EVENTS_RING];
 			if (r->seq == c->cursor + 1) {
-				events_send(c, r);
+				events_send(c, r->seq, r->type, r->wire);
 				continue;
 			}
 			if (events_page(c, last) == -1)

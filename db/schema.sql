@@ -27,7 +27,9 @@ CREATE INDEX messages_created ON messages(created_at);
 CREATE TABLE outbox(pos INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE, dest TEXT NOT NULL, body TEXT NOT NULL);
 
--- The event log local clients replay from (seq is their cursor).
+-- The event log local clients replay from (seq is their cursor). body is
+-- the event as clients receive it, MessagePack (a BLOB); older caches hold
+-- JSON text there, which the store encodes when read.
 CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT,
   type TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
 

@@ -225,11 +225,22 @@ int		 store_bulk_begin(struct store *);
 int		 store_bulk_put(struct store *, const struct store_row *);
 int		 store_bulk_end(struct store *);
 
-/* Append an event (takes a reference to nothing; body is copied). Returns its seq or -1. */
-int64_t		 store_event_add(struct store *, const char *type, json_t *body);
+/*
+ * The event log. An event's body is its MessagePack encoding, the object a
+ * client receives (with its seq and type). store_event_add appends one with
+ * the given seq, the one after store_event_last. Returns 0 or -1.
+ */
+int		 store_event_add(struct store *, int64_t seq, const char *type,
+		     const void *body, size_t len);
 /* The newest event seq, 0 if none. */
 int64_t		 store_event_last(struct store *);
-/* Up to limit events with seq > since, each {seq, type, ...body}; NULL on error. */
-json_t		*store_events_since(struct store *, int64_t since, int limit);
+/*
+ * Call fn for each of up to limit events with seq > since, in order; body
+ * is NULL for a row that cannot be read. Returns 0 or -1.
+ */
+typedef void	 store_event_fn(void *arg, int64_t seq, const char *type,
+		     const void *body, size_t len);
+int		 store_events_read(struct store *, int64_t since, int limit,
+		     store_event_fn *, void *arg);
 
 #endif

@@ -36,8 +36,12 @@ buf_reserve(struct buf *b, size_t n)
 	need = b->len + n;
 	if (need <= b->cap)
 		return 0;
-	/* Reclaim consumed space before growing. */
-	if (b->off > 0 && need - b->off <= b->cap) {
+	/*
+	 * Reclaim consumed space before growing, when moving the unread bytes
+	 * costs no more than the bytes consumed (so every byte is moved at
+	 * most once on average, however the buffer is used).
+	 */
+	if (b->off >= b->len - b->off && need - b->off <= b->cap) {
 		buf_compact(b);
 		return 0;
 	}

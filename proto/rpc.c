@@ -399,6 +399,25 @@ rpc_decode(const char *in, size_t len, size_t maxlen, struct rpc_msg *m,
 	return r;
 }
 
+/* Decode one whole MessagePack value as JSON; see rpc.h. */
+json_t *
+rpc_decode_value(const char *in, size_t len)
+{
+	msgpack_unpacked	 u;
+	const char		*cause;
+	size_t			 objlen, off = 0;
+	json_t			*v = NULL;
+
+	if (rpc_scan((const unsigned char *)in, len, len, &objlen, &cause) !=
+	    RPC_OK || objlen != len)
+		return NULL;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, in, len, &off) == MSGPACK_UNPACK_SUCCESS)
+		v = rpc_to_json(&u.data);
+	msgpack_unpacked_destroy(&u);
+	return v;
+}
+
 /* Release a decoded message's contents. */
 void
 rpc_msg_clear(struct rpc_msg *m)

@@ -90,5 +90,10 @@ int		 rpc_encode_notify(struct buf *, const char *method,
 		     const json_t *params);
 /* Append one JSON value as MessagePack. Returns 0 or -1. */
 int		 rpc_encode_value(struct buf *, const json_t *);
+/*
+ * The JSON form of the one MessagePack value that is in[0 .. len), or NULL
+ * if it is not exactly one value with a JSON form (within RPC_MAX_DEPTH).
+ */
+json_t		*rpc_decode_value(const char *in, size_t len);
 
 #endif

@@ -20,7 +20,9 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "pcvfs.h"
+#include "rpc.h"
 #include "store.h"
 #include "unit.h"
 
@@ -165,15 +167,22 @@ text(uint64_t *r, char *out, size_t cap)
 	}
 }
 
-/* Append an event as events_emit does. */
+/* Append an event as events_emit does: encoded, after the newest. */
 static int
 event(struct store *s, const char *type, const char *id)
 {
-	json_t	*b = json_pack("{s:s}", "id", id);
-	int64_t	 seq = store_event_add(s, type, b);
+	int64_t		 seq = store_event_last(s) + 1;
+	json_t		*b = json_pack("{s:s,s:s,s:I}", "id", id, "type", type,
+			    "seq", (json_int_t)seq);
+	struct buf	 enc;
+	int		 rc;
 
+	buf_init(&enc);
+	rc = rpc_encode_value(&enc, b) == 0 ?
+	    store_event_add(s, seq, type, enc.data, enc.len) : -1;
+	buf_clear(&enc);
 	json_decref(b);
-	return seq == -1 ? -1 : 0;
+	return rc;
 }
 
 /*
@@ -452,7 +461,7 @@ recover(const struct run *run, uint64_t rseed, int strict, struct tally *ta,
 	m = message("after", "me", "p0", "after the cut", "SENDING", 1900000000000LL);
 	CHECKM(store_put_message(s, "u:p0", m) != -1 &&
 	    store_outbox_add(s, "after", "/app/chat.send", "x") == 0 &&
-	    store_event_add(s, "message.new", m) > 0 && store_flush(s) == 0,
+	    event(s, "message.new", "after") == 0 && store_flush(s) == 0,
 	    "%s: writing after the cut: %s", where, store_error(s));
 	json_decref(m);
 	if ((bad = store_check(s)) != NULL) {

@@ -447,18 +447,26 @@ client_over_hard_limit_is_dropped_at_once(void)
 {
 	struct peer	 a;
 	char		*mib = calloc(1, 1 << 20);
+	struct wire	*big = wire_new(mib, 1 << 20, NULL, 0);
+	struct wire	*one = wire_new(mib, 1, NULL, 0);
 	int		 i;
 
 	fresh();
 	peer_open(&a, 0);
-	/* 64 MiB exactly is allowed; a byte more is not. */
+	/* 64 MiB exactly is allowed (one wire queued 64 times); a byte more is not. */
 	for (i = 0; i < 64; i++)
-		client_send_raw(a.c, mib, 1 << 20);
+		client_send_wire(a.c, big);
 	CHECKM(!a.c->dead, "dropped at the hard limit itself");
-	client_send_raw(a.c, mib, 1);
+	CHECK_INT(big->refs, 65);
+	client_send_wire(a.c, one);
 	CHECKM(a.c->dead, "kept over the hard limit");
 	CHECKM(client_find(a.id) == NULL, "a dropped client is found");
 	client_reap();
+	/* Its queue let go of every reference. */
+	CHECK_INT(big->refs, 1);
+	CHECK_INT(one->refs, 1);
+	wire_unref(big);
+	wire_unref(one);
 	free(mib);
 	peer_close(&a);
 }

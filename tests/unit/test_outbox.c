@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "rpc.h"
 #include "stomp.h"
 #include "store.h"
 #include "unit.h"
@@ -128,30 +129,44 @@ field(const char *id, const char *name)
 	return v;
 }
 
+/* One logged event: append "STATUS[:error]" to s if it is id's message.status. */
+static void
+status_event(void *arg, int64_t seq, const char *type, const void *body,
+    size_t len)
+{
+	char	**a = arg, *s = a[0];
+	json_t	*e;
+
+	if (strcmp(type, "message.status") != 0)
+		return;
+	CHECK(body != NULL);
+	e = rpc_decode_value(body, len);
+	CHECK(e != NULL);
+	CHECK_INT(json_integer_value(json_object_get(e, "seq")), seq);
+	if (e == NULL || strcmp(json_string_value(json_object_get(e, "id")),
+	    a[1]) != 0) {
+		json_decref(e);
+		return;
+	}
+	snprintf(s + strlen(s), 256 - strlen(s), "%s%s%s%s", s[0] ? "," : "",
+	    json_string_value(json_object_get(e, "status")),
+	    json_object_get(e, "error") ? ":" : "",
+	    json_object_get(e, "error") ? json_string_value(
+	    json_object_get(e, "error")) : "");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(e,
+	    "conversation"), "user")), "bob");
+	json_decref(e);
+}
+
 /* The message.status events logged for id, as "STATUS[:error]" joined by ",". */
 static const char *
 status_events(const char *id)
 {
 	static char	 s[256];
-	json_t		*page = store_events_since(store, 0, 100), *e;
-	size_t		 i;
+	char		*a[2] = { s, (char *)id };
 
 	s[0] = '\0';
-	json_array_foreach(page, i, e) {
-		if (strcmp(json_string_value(json_object_get(e, "type")),
-		    "message.status") != 0 ||
-		    strcmp(json_string_value(json_object_get(e, "id")), id) != 0)
-			continue;
-		snprintf(s + strlen(s), sizeof s - strlen(s), "%s%s%s%s",
-		    s[0] ? "," : "",
-		    json_string_value(json_object_get(e, "status")),
-		    json_object_get(e, "error") ? ":" : "",
-		    json_object_get(e, "error") ? json_string_value(
-		    json_object_get(e, "error")) : "");
-		CHECK_STR(json_string_value(json_object_get(json_object_get(e,
-		    "conversation"), "user")), "bob");
-	}
-	json_decref(page);
+	CHECK_INT(store_events_read(store, 0, 100, status_event, a), 0);
 	return s;
 }
 
