@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "buf.h"
+#include "rpc.h"
 #include "store.h"
 #include "unit.h"
 
@@ -1759,6 +1761,62 @@ status_moves_only_forward(void)
 	close_fresh(s);
 }
 
+/* What store_events_read gave: "seq:type:JSON" lines. */
+static void
+event_line(void *arg, int64_t seq, const char *type, const void *body,
+    size_t len)
+{
+	struct buf	*out = arg;
+	json_t		*e = body != NULL ? rpc_decode_value(body, len) : NULL;
+	char		*text = e != NULL ? json_dumps(e, JSON_COMPACT |
+			    JSON_SORT_KEYS) : NULL;
+
+	buf_printf(out, "%lld:%s:%s\n", (long long)seq, type,
+	    body == NULL ? "unreadable" : text != NULL ? text : "undecodable");
+	free(text);
+	json_decref(e);
+}
+
+static void
+events_log_reads_msgpack_and_older_json_rows(void)
+{
+	struct store	*s = open_fresh();
+	json_t		*e = json_pack("{s:s,s:s,s:i}", "id", "m3", "type",
+			    "message.status", "seq", 4);
+	struct buf	 enc, out;
+
+	buf_init(&enc);
+	buf_init(&out);
+	/* A cache written before events were MessagePack: JSON text, no seq. */
+	CHECK_INT(sqlite3_exec(test_db, "INSERT INTO events(type, body, "
+	    "created_at) VALUES ('message.new', '{\"message\":{\"id\":\"m1\"},"
+	    "\"type\":\"message.new\"}', 1), ('message.new', 'not json', 2), "
+	    "('group.joined', '{\"group\":\"g\",\"type\":\"group.joined\"}', 3)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(store_event_last(s), 3);
+	CHECK_INT(rpc_encode_value(&enc, e), 0);
+	CHECK_INT(store_event_add(s, 4, "message.status", enc.data, enc.len), 0);
+	CHECK_INT(store_flush(s), 0);
+	CHECK_INT(store_event_last(s), 4);
+	CHECK_INT(store_events_read(s, 0, 10, event_line, &out), 0);
+	buf_add(&out, "", 1);
+	CHECK_STR(out.data,
+	    "1:message.new:{\"message\":{\"id\":\"m1\"},\"seq\":1,"
+	    "\"type\":\"message.new\"}\n"
+	    "2:message.new:unreadable\n"
+	    "3:group.joined:{\"group\":\"g\",\"seq\":3,\"type\":\"group.joined\"}\n"
+	    "4:message.status:{\"id\":\"m3\",\"seq\":4,\"type\":\"message.status\"}\n");
+	/* since and limit. */
+	buf_reset(&out);
+	CHECK_INT(store_events_read(s, 2, 1, event_line, &out), 0);
+	CHECKM(out.len > 2 && strncmp(out.data, "3:group.joined:", 15) == 0,
+	    "since 2, limit 1: %.*s", (int)out.len, out.data);
+	json_decref(e);
+	buf_clear(&enc);
+	buf_clear(&out);
+	close_fresh(s);
+}
+
 static const struct unit_test tests[] = {
 	UNIT_TEST(grams_folds_ascii_and_pairs_neighbours),
 	UNIT_TEST(grams_cjk_and_mixed),
@@ -1802,6 +1860,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(open_refuses_newer_schema),
 	UNIT_TEST(check_passes_on_sound_database),
 	UNIT_TEST(status_moves_only_forward),
+	UNIT_TEST(events_log_reads_msgpack_and_older_json_rows),
 };
 
 /* Run the tests, then remove the temporary directory. */
