@@ -59,10 +59,13 @@ intake_extras(json_t *m, json_t *body)
 		    json_typeof(v) == x->type)
 			json_object_set(e, x->name, v);
 	}
-	if ((dump = json_dumps(e, JSON_COMPACT)) == NULL)
-		fatalx("out of memory");
-	n = strlen(dump);
-	free(dump);
+	n = 0;
+	if (json_object_size(e) > 0) {
+		if ((dump = json_dumps(e, JSON_COMPACT)) == NULL)
+			fatalx("out of memory");
+		n = strlen(dump);
+		free(dump);
+	}
 	if (n <= MESSAGE_TEXT_MAX) {
 		json_object_update(m, e);
 		/* editedAt is a column of its own, not an extra. */

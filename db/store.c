@@ -153,6 +153,9 @@ store_open(const char *path, char **cause)
 	if (sqlite3_create_function(s->db, "imgw_grams", 1, SQLITE_UTF8 |
 	    SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, store_fn_grams,
 	    NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(s->db, "imgw_contains", 2, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, store_fn_contains,
+	    NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function(s->db, "imgw_self", 0, SQLITE_UTF8 |
 	    SQLITE_INNOCUOUS, s, store_fn_self, NULL, NULL) != SQLITE_OK) {
 		store_fail(s, "registering functions");

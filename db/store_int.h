@@ -94,5 +94,6 @@ int		 store_position(struct store *, const char *, const char *,
 
 /* store_search.c */
 void		 store_fn_grams(sqlite3_context *, int, sqlite3_value **);
+void		 store_fn_contains(sqlite3_context *, int, sqlite3_value **);
 
 #endif

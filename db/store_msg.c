@@ -15,9 +15,11 @@
 
 const struct store_sql store_msg_sql[] = {
 	{ Q_MSG_GET, "SELECT " MSG_COLS " FROM messages m WHERE m.id = ?1" },
+	/* A known id inserts nothing (and fires no trigger): see changes(). */
 	{ Q_MSG_INS, "INSERT INTO messages(id, conv, from_id, to_id, msg_type, "
 	    "content, status, created_at, seq, edited_at, extra) "
-	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)" },
+	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+	    "ON CONFLICT(id) DO NOTHING" },
 	{ Q_MSG_UPD, "UPDATE messages SET content = ?2, status = ?3, "
 	    "created_at = ?4, seq = ?5, edited_at = ?6, extra = ?7 WHERE id = ?1" },
 	/* A message queued before we knew who we are gets our id now. */
@@ -156,7 +158,10 @@ store_put_message(struct store *s, const char *conv, json_t *msg)
 	return put;
 }
 
-/* store_put_message, once the extras are serialised. */
+/*
+ * store_put_message, once the extras are serialised. A new message (the
+ * usual case: a sync) is one insert; a known one is compared and updated.
+ */
 static int
 store_put_message_row(struct store *s, const char *conv, json_t *msg,
     const char *id, const char *status, const char *content, int64_t seq,
@@ -167,34 +172,6 @@ store_put_message_row(struct store *s, const char *conv, json_t *msg,
 
 	if (store_write(s) == -1)
 		return -1;
-	st = store_q(s, Q_MSG_GET);
-	store_bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *ostatus = (const char *)sqlite3_column_text(st, 6);
-
-		same = strcmp(ostatus, "REVOKED") == 0 ||
-		    (strcmp(ostatus, status) == 0 &&
-		    strcmp((const char *)sqlite3_column_text(st, 5), content) == 0 &&
-		    sqlite3_column_int64(st, 8) == seq &&
-		    sqlite3_column_int64(st, 9) == edited &&
-		    strcmp((const char *)sqlite3_column_text(st, 10), extra) == 0);
-		sqlite3_reset(st);
-		if (same)
-			return STORE_UNCHANGED;
-		st = store_q(s, Q_MSG_UPD);
-		store_bind_text(st, 1, id);
-		store_bind_text(st, 2, content);
-		store_bind_text(st, 3, status);
-		sqlite3_bind_int64(st, 4, store_int(msg, "createdAt"));
-		sqlite3_bind_int64(st, 5, seq);
-		sqlite3_bind_int64(st, 6, edited);
-		store_bind_text(st, 7, extra);
-		return store_exec(s, st, "updating message") == -1 ? -1 : STORE_UPDATED;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(s, "reading message");
 	st = store_q(s, Q_MSG_INS);
 	store_bind_text(st, 1, id);
 	store_bind_text(st, 2, conv);
@@ -207,7 +184,39 @@ store_put_message_row(struct store *s, const char *conv, json_t *msg,
 	sqlite3_bind_int64(st, 9, seq);
 	sqlite3_bind_int64(st, 10, edited);
 	store_bind_text(st, 11, extra);
-	return store_exec(s, st, "inserting message") == -1 ? -1 : STORE_INSERTED;
+	if (store_exec(s, st, "inserting message") == -1)
+		return -1;
+	if (sqlite3_changes(s->db) > 0)
+		return STORE_INSERTED;
+	st = store_q(s, Q_MSG_GET);
+	store_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_fail(s, "reading message");
+	}
+	{
+		const char *ostatus = (const char *)sqlite3_column_text(st, 6);
+
+		same = strcmp(ostatus, "REVOKED") == 0 ||
+		    (strcmp(ostatus, status) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(st, 5), content) == 0 &&
+		    sqlite3_column_int64(st, 8) == seq &&
+		    sqlite3_column_int64(st, 9) == edited &&
+		    strcmp((const char *)sqlite3_column_text(st, 10), extra) == 0);
+	}
+	sqlite3_reset(st);
+	if (same)
+		return STORE_UNCHANGED;
+	st = store_q(s, Q_MSG_UPD);
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, content);
+	store_bind_text(st, 3, status);
+	sqlite3_bind_int64(st, 4, store_int(msg, "createdAt"));
+	sqlite3_bind_int64(st, 5, seq);
+	sqlite3_bind_int64(st, 6, edited);
+	store_bind_text(st, 7, extra);
+	return store_exec(s, st, "updating message") == -1 ? -1 : STORE_UPDATED;
 }
 
 /* Read one message. */

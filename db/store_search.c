@@ -26,7 +26,7 @@
 	" AND " t ".rowid < ?6" \
 	" AND (?2 IS NULL OR m.conv = ?2) AND (?3 IS NULL OR m.from_id = ?3)" \
 	" AND m.created_at >= ?4 AND m.created_at <= ?5" \
-	" AND instr(lower(m.content), lower(?7)) > 0" \
+	" AND imgw_contains(m.content, ?7)" \
 	" ORDER BY " t ".rowid DESC LIMIT ?8"
 
 const struct store_sql store_search_sql[] = {
@@ -168,6 +168,38 @@ store_hex(char *out, const unsigned char *p, size_t n)
 }
 
 /*
+ * imgw_contains(text, needle): whether needle, in lower case, occurs in
+ * text with its ASCII letters folded to lower case, as instr(lower(text),
+ * needle) > 0 would say (SQLite's lower() folds ASCII only) without making
+ * a lower-case copy of every row a search scans.
+ */
+void
+store_fn_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*t = sqlite3_value_text(argv[0]);
+	const unsigned char	*k = sqlite3_value_text(argv[1]);
+	size_t			 n = (size_t)sqlite3_value_bytes(argv[0]);
+	size_t			 m = (size_t)sqlite3_value_bytes(argv[1]);
+	size_t			 i, j;
+
+#define FOLD(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A') : (c))
+	if (t == NULL || k == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	for (i = 0; i + m <= n; i++) {
+		for (j = 0; j < m && FOLD(t[i + j]) == k[j]; j++)
+			;
+		if (j == m) {
+			sqlite3_result_int(ctx, 1);
+			return;
+		}
+	}
+#undef FOLD
+	sqlite3_result_int(ctx, 0);
+}
+
+/*
  * imgw_grams(text): every character and every pair of adjacent characters
  * of text (ASCII folded to lower case; pairs with white space left out),
  * each written in hex and separated by spaces. These are the tokens of the
@@ -270,6 +302,18 @@ store_search_step(struct store *s, sqlite3_stmt *st, const char *q, json_t *a,
 	return 0;
 }
 
+/* Bind text with its ASCII letters in lower case (imgw_contains' needle). */
+static void
+store_bind_folded(sqlite3_stmt *st, int i, const char *q)
+{
+	char	*f = sqlite3_mprintf("%s", q), *p;
+
+	for (p = f; p != NULL && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	sqlite3_bind_text(st, i, f, -1, sqlite3_free);
+}
+
 /* Bind the filters and the limit shared by the search statements. */
 static void
 store_search_bind(sqlite3_stmt *st, const char *q,
@@ -282,7 +326,7 @@ store_search_bind(sqlite3_stmt *st, const char *q,
 	sqlite3_bind_int64(st, 4, flt->from);
 	sqlite3_bind_int64(st, 5, flt->to);
 	sqlite3_bind_int64(st, 6, below);
-	store_bind_text(st, 7, q);
+	store_bind_folded(st, 7, q);
 	sqlite3_bind_int(st, 8, want);
 }
 
