@@ -27,17 +27,7 @@ store_bulk_put(struct store *s, const struct store_row *r)
 {
 	sqlite3_stmt	*st = store_q(s, Q_MSG_INS);
 
-	store_bind_text(st, 1, r->id);
-	store_bind_text(st, 2, r->conv);
-	store_bind_text(st, 3, r->from);
-	store_bind_text(st, 4, r->to);
-	store_bind_text(st, 5, r->type);
-	store_bind_text(st, 6, r->content);
-	store_bind_text(st, 7, r->status);
-	sqlite3_bind_int64(st, 8, r->created_at);
-	sqlite3_bind_int64(st, 9, r->seq);
-	sqlite3_bind_int64(st, 10, r->edited_at);
-	store_bind_text(st, 11, r->extra != NULL ? r->extra : "");
+	store_bind_row(st, r);
 	return store_exec(s, st, "bulk inserting message");
 }
 

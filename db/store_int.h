@@ -89,6 +89,7 @@ json_t		*store_one(struct store *, enum store_q, const char *,
 json_t		*store_conv_object(const char *);
 json_t		*store_row_message_at(sqlite3_stmt *, int);
 json_t		*store_row_message(sqlite3_stmt *);
+void		 store_bind_row(sqlite3_stmt *, const struct store_row *);
 int		 store_position(struct store *, const char *, const char *,
 		     int64_t *, int64_t *);
 

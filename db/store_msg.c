@@ -20,8 +20,10 @@ const struct store_sql store_msg_sql[] = {
 	    "content, status, created_at, seq, edited_at, extra) "
 	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
 	    "ON CONFLICT(id) DO NOTHING" },
-	{ Q_MSG_UPD, "UPDATE messages SET content = ?2, status = ?3, "
-	    "created_at = ?4, seq = ?5, edited_at = ?6, extra = ?7 WHERE id = ?1" },
+	/* The parameters are numbered as Q_MSG_INS's (store_bind_row). */
+	{ Q_MSG_UPD, "UPDATE messages SET content = ?6, status = ?7, "
+	    "created_at = ?8, seq = ?9, edited_at = ?10, extra = ?11 "
+	    "WHERE id = ?1" },
 	/* A message queued before we knew who we are gets our id now. */
 	{ Q_MSG_STATUS, "UPDATE messages SET status = ?2, "
 	    "from_id = CASE WHEN from_id = '' THEN ?5 ELSE from_id END, "
@@ -131,92 +133,90 @@ store_extra(json_t *msg)
 	return text;
 }
 
-static int	store_put_message_row(struct store *, const char *, json_t *,
-		    const char *, const char *, const char *, int64_t, int64_t,
-		    const char *);
-
-/* Insert or update a message. */
-int
-store_put_message(struct store *s, const char *conv, json_t *msg)
+/* Bind a message row to ?1..?11, numbered as Q_MSG_INS's columns. */
+void
+store_bind_row(sqlite3_stmt *st, const struct store_row *r)
 {
-	const char	*id = store_str(msg, "id", NULL);
-	const char	*status = store_str(msg, "status", "SENT");
-	const char	*content = store_str(msg, "content", "");
-	int64_t		 seq = store_int(msg, "seq");
-	int64_t		 edited = store_int(msg, "editedAt");
-	char		*extra = store_extra(msg);
-	int		 put;
-
-	if (id == NULL || extra == NULL) {
-		store_seterr(s, STORE_E_BAD_INPUT, "message without id");
-		free(extra);
-		return -1;
-	}
-	put = store_put_message_row(s, conv, msg, id, status, content, seq,
-	    edited, extra);
-	free(extra);
-	return put;
+	store_bind_text(st, 1, r->id);
+	store_bind_text(st, 2, r->conv);
+	store_bind_text(st, 3, r->from);
+	store_bind_text(st, 4, r->to);
+	store_bind_text(st, 5, r->type);
+	store_bind_text(st, 6, r->content);
+	store_bind_text(st, 7, r->status);
+	sqlite3_bind_int64(st, 8, r->created_at);
+	sqlite3_bind_int64(st, 9, r->seq);
+	sqlite3_bind_int64(st, 10, r->edited_at);
+	store_bind_text(st, 11, r->extra != NULL ? r->extra : "");
 }
 
 /*
- * store_put_message, once the extras are serialised. A new message (the
- * usual case: a sync) is one insert; a known one is compared and updated.
+ * Store a row: a new message (the usual case: a sync) is one insert; a
+ * known one is compared and updated.
  */
 static int
-store_put_message_row(struct store *s, const char *conv, json_t *msg,
-    const char *id, const char *status, const char *content, int64_t seq,
-    int64_t edited, const char *extra)
+store_put_row(struct store *s, const struct store_row *r)
 {
 	sqlite3_stmt	*st;
-	int		 rc, same;
+	const char	*ostatus;
+	int		 same;
 
 	if (store_write(s) == -1)
 		return -1;
 	st = store_q(s, Q_MSG_INS);
-	store_bind_text(st, 1, id);
-	store_bind_text(st, 2, conv);
-	store_bind_text(st, 3, store_str(msg, "from", ""));
-	store_bind_text(st, 4, store_str(msg, "to", ""));
-	store_bind_text(st, 5, store_str(msg, "type", "TEXT"));
-	store_bind_text(st, 6, content);
-	store_bind_text(st, 7, status);
-	sqlite3_bind_int64(st, 8, store_int(msg, "createdAt"));
-	sqlite3_bind_int64(st, 9, seq);
-	sqlite3_bind_int64(st, 10, edited);
-	store_bind_text(st, 11, extra);
+	store_bind_row(st, r);
 	if (store_exec(s, st, "inserting message") == -1)
 		return -1;
 	if (sqlite3_changes(s->db) > 0)
 		return STORE_INSERTED;
 	st = store_q(s, Q_MSG_GET);
-	store_bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
+	store_bind_text(st, 1, r->id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return store_fail(s, "reading message");
 	}
-	{
-		const char *ostatus = (const char *)sqlite3_column_text(st, 6);
-
-		same = strcmp(ostatus, "REVOKED") == 0 ||
-		    (strcmp(ostatus, status) == 0 &&
-		    strcmp((const char *)sqlite3_column_text(st, 5), content) == 0 &&
-		    sqlite3_column_int64(st, 8) == seq &&
-		    sqlite3_column_int64(st, 9) == edited &&
-		    strcmp((const char *)sqlite3_column_text(st, 10), extra) == 0);
-	}
+	ostatus = (const char *)sqlite3_column_text(st, 6);
+	same = strcmp(ostatus, "REVOKED") == 0 ||
+	    (strcmp(ostatus, r->status) == 0 &&
+	    strcmp((const char *)sqlite3_column_text(st, 5), r->content) == 0 &&
+	    sqlite3_column_int64(st, 8) == r->seq &&
+	    sqlite3_column_int64(st, 9) == r->edited_at &&
+	    strcmp((const char *)sqlite3_column_text(st, 10), r->extra) == 0);
 	sqlite3_reset(st);
 	if (same)
 		return STORE_UNCHANGED;
 	st = store_q(s, Q_MSG_UPD);
-	store_bind_text(st, 1, id);
-	store_bind_text(st, 2, content);
-	store_bind_text(st, 3, status);
-	sqlite3_bind_int64(st, 4, store_int(msg, "createdAt"));
-	sqlite3_bind_int64(st, 5, seq);
-	sqlite3_bind_int64(st, 6, edited);
-	store_bind_text(st, 7, extra);
+	store_bind_row(st, r);
 	return store_exec(s, st, "updating message") == -1 ? -1 : STORE_UPDATED;
+}
+
+/* Insert or update a message. */
+int
+store_put_message(struct store *s, const char *conv, json_t *msg)
+{
+	struct store_row	 r;
+	char			*extra = store_extra(msg);
+	int			 put;
+
+	r.id = store_str(msg, "id", NULL);
+	if (r.id == NULL || extra == NULL) {
+		store_seterr(s, STORE_E_BAD_INPUT, "message without id");
+		free(extra);
+		return -1;
+	}
+	r.conv = conv;
+	r.from = store_str(msg, "from", "");
+	r.to = store_str(msg, "to", "");
+	r.type = store_str(msg, "type", "TEXT");
+	r.content = store_str(msg, "content", "");
+	r.status = store_str(msg, "status", "SENT");
+	r.created_at = store_int(msg, "createdAt");
+	r.seq = store_int(msg, "seq");
+	r.edited_at = store_int(msg, "editedAt");
+	r.extra = extra;
+	put = store_put_row(s, &r);
+	free(extra);
+	return put;
 }
 
 /* Read one message. */

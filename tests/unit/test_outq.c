@@ -88,107 +88,110 @@ expect_runs(const struct buf *got, const char *bytes, const size_t *lens)
 	return o == got->len;
 }
 
+/* A queue, the socket it writes to and what came out of it. */
+struct fix {
+	struct outq	 q;
+	struct buf	 got;
+	int		 sv[2];
+};
+
+static void
+fix_open(struct fix *f)
+{
+	pair(f->sv);
+	outq_init(&f->q);
+	buf_init(&f->got);
+}
+
+static void
+fix_close(struct fix *f)
+{
+	outq_clear(&f->q);
+	buf_clear(&f->got);
+	close(f->sv[0]);
+	close(f->sv[1]);
+}
+
 static void
 outq_writes_own_and_wires_in_order_through_partial_writes(void)
 {
 	static const size_t	 lens[] = { 10, 30000, 7, 5, 20000, 3 };
-	struct outq		 q;
+	struct fix		 f;
 	struct wire		*a = wire_of('A', 30000), *b = wire_of('B', 20000);
-	struct buf		 got;
-	int			 sv[2];
 
-	pair(sv);
-	outq_init(&q);
-	buf_init(&got);
-	own(&q, 'x', 10);
-	outq_wire(&q, a);
-	own(&q, 'y', 7);
-	own(&q, 'z', 5);
-	outq_wire(&q, b);
-	own(&q, 'w', 3);
-	CHECK_INT(q.left, 10 + 30000 + 7 + 5 + 20000 + 3);
-	CHECK_INT(q.n, 5);		/* y and z share a segment */
+	fix_open(&f);
+	own(&f.q, 'x', 10);
+	outq_wire(&f.q, a);
+	own(&f.q, 'y', 7);
+	own(&f.q, 'z', 5);
+	outq_wire(&f.q, b);
+	own(&f.q, 'w', 3);
+	CHECK_INT(f.q.left, 10 + 30000 + 7 + 5 + 20000 + 3);
+	CHECK_INT(f.q.n, 5);		/* y and z share a segment */
 	CHECK_INT(a->refs, 2);
-	drain(&q, sv, &got);
-	CHECKM(expect_runs(&got, "xAyzBw", lens), "stream out of order "
-	    "(%zu bytes)", got.len);
+	drain(&f.q, f.sv, &f.got);
+	CHECKM(expect_runs(&f.got, "xAyzBw", lens), "stream out of order "
+	    "(%zu bytes)", f.got.len);
 	CHECK_INT(a->refs, 1);
 	CHECK_INT(b->refs, 1);
-	CHECK_INT(q.n, 0);
+	CHECK_INT(f.q.n, 0);
 	wire_unref(a);
 	wire_unref(b);
-	outq_clear(&q);
-	buf_clear(&got);
-	close(sv[0]);
-	close(sv[1]);
+	fix_close(&f);
 }
 
 static void
 outq_keep_cuts_inside_a_wire(void)
 {
 	static const size_t	 lens[] = { 10, 25 };
-	struct outq		 q;
+	struct fix		 f;
 	struct wire		*a = wire_of('A', 100);
-	struct buf		 got;
-	int			 sv[2];
 
-	pair(sv);
-	outq_init(&q);
-	buf_init(&got);
-	own(&q, 'x', 10);
-	outq_wire(&q, a);
-	own(&q, 'y', 5);
-	outq_keep(&q, 35);
-	CHECK_INT(q.left, 35);
-	CHECK_INT(buf_left(&q.own), 10);
+	fix_open(&f);
+	own(&f.q, 'x', 10);
+	outq_wire(&f.q, a);
+	own(&f.q, 'y', 5);
+	outq_keep(&f.q, 35);
+	CHECK_INT(f.q.left, 35);
+	CHECK_INT(buf_left(&f.q.own), 10);
 	CHECK_INT(a->refs, 2);		/* still queued, in part */
-	drain(&q, sv, &got);
-	CHECKM(expect_runs(&got, "xA", lens), "not the 35-byte prefix "
-	    "(%zu bytes)", got.len);
+	drain(&f.q, f.sv, &f.got);
+	CHECKM(expect_runs(&f.got, "xA", lens), "not the 35-byte prefix "
+	    "(%zu bytes)", f.got.len);
 	CHECK_INT(a->refs, 1);
 	wire_unref(a);
-	outq_clear(&q);
-	buf_clear(&got);
-	close(sv[0]);
-	close(sv[1]);
+	fix_close(&f);
 }
 
 static void
 outq_keep_cuts_inside_own_bytes_and_drops_later_wires(void)
 {
 	static const size_t	 lens[] = { 4 };
-	struct outq		 q;
+	struct fix		 f;
 	struct wire		*a = wire_of('A', 100);
-	struct buf		 got;
-	int			 sv[2];
 
-	pair(sv);
-	outq_init(&q);
-	buf_init(&got);
-	own(&q, 'x', 10);
-	outq_wire(&q, a);
-	outq_wire(&q, a);
+	fix_open(&f);
+	own(&f.q, 'x', 10);
+	outq_wire(&f.q, a);
+	outq_wire(&f.q, a);
 	CHECK_INT(a->refs, 3);
-	outq_keep(&q, 4);
+	outq_keep(&f.q, 4);
 	CHECK_INT(a->refs, 1);
-	CHECK_INT(q.n, 1);
-	drain(&q, sv, &got);
-	CHECKM(expect_runs(&got, "x", lens), "not the 4-byte prefix (%zu "
-	    "bytes)", got.len);
+	CHECK_INT(f.q.n, 1);
+	drain(&f.q, f.sv, &f.got);
+	CHECKM(expect_runs(&f.got, "x", lens), "not the 4-byte prefix (%zu "
+	    "bytes)", f.got.len);
 	/* Nothing kept at all, then new bytes: only those are written. */
-	outq_wire(&q, a);
-	outq_keep(&q, 0);
-	CHECK_INT(q.left, 0);
+	outq_wire(&f.q, a);
+	outq_keep(&f.q, 0);
+	CHECK_INT(f.q.left, 0);
 	CHECK_INT(a->refs, 1);
-	own(&q, 'n', 2);
-	buf_reset(&got);
-	drain(&q, sv, &got);
-	CHECK_MEM(got.data, got.len, "nn", 2);
+	own(&f.q, 'n', 2);
+	buf_reset(&f.got);
+	drain(&f.q, f.sv, &f.got);
+	CHECK_MEM(f.got.data, f.got.len, "nn", 2);
 	wire_unref(a);
-	outq_clear(&q);
-	buf_clear(&got);
-	close(sv[0]);
-	close(sv[1]);
+	fix_close(&f);
 }
 
 static void
