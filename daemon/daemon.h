@@ -238,6 +238,7 @@ struct wire {
 };
 struct wire	*wire_new(const void *head, size_t hlen, const void *body,
 		     size_t blen);
+struct wire	*wire_ref(struct wire *);
 void		 wire_unref(struct wire *);
 
 struct outq {

@@ -106,8 +106,7 @@ events_keep(struct ring *g, int64_t seq, const char *type, struct wire *w)
 	events_slot_clear(g, r);
 	if (g->bytes + w->len > EVENTS_RING_BYTES)
 		return NULL;
-	w->refs++;
-	r->wire = w;
+	r->wire = wire_ref(w);
 	r->seq = seq;
 	snprintf(r->type, sizeof r->type, "%s", type);
 	g->bytes += w->len;

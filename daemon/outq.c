@@ -38,6 +38,14 @@ wire_new(const void *head, size_t hlen, const void *body, size_t blen)
 	return w;
 }
 
+/* Take another reference to a wire; returns it. */
+struct wire *
+wire_ref(struct wire *w)
+{
+	w->refs++;
+	return w;
+}
+
 /* Drop a reference; the last one frees the wire. NULL is ignored. */
 void
 wire_unref(struct wire *w)
@@ -125,8 +133,7 @@ outq_wire(struct outq *q, struct wire *w)
 {
 	struct outq_seg	*s = outq_push(q);
 
-	w->refs++;
-	s->w = w;
+	s->w = wire_ref(w);
 	s->end = w->len;
 	q->left += w->len;
 }

@@ -3,9 +3,9 @@
  * the turn's transaction so an event is never told before it is stored.
  *
  * A row's body is the event as clients receive it, MessagePack, so a replay
- * copies bytes instead of parsing and encoding each event again. Caches
- * written before schema 4 hold JSON text bodies without their seq: those are
- * encoded when read.
+ * copies bytes instead of parsing and encoding each event again. Older
+ * caches hold JSON text bodies without their seq (the schema is the same):
+ * those are encoded when read.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,8 +58,8 @@ store_event_last(struct store *s)
 }
 
 /*
- * An event stored as JSON text (schema 3 and older) as MessagePack with its
- * seq, in tmp. Returns 0, or -1 if the text is not an object.
+ * An event stored as JSON text (by imgwd before its log was MessagePack) as
+ * MessagePack with its seq, in tmp. Returns 0, or -1 if the text is not an object.
  */
 static int
 store_event_legacy(sqlite3_stmt *st, int64_t seq, struct buf *tmp)

@@ -168,38 +168,6 @@ store_hex(char *out, const unsigned char *p, size_t n)
 }
 
 /*
- * imgw_contains(text, needle): whether needle, in lower case, occurs in
- * text with its ASCII letters folded to lower case, as instr(lower(text),
- * needle) > 0 would say (SQLite's lower() folds ASCII only) without making
- * a lower-case copy of every row a search scans.
- */
-void
-store_fn_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	const unsigned char	*t = sqlite3_value_text(argv[0]);
-	const unsigned char	*k = sqlite3_value_text(argv[1]);
-	size_t			 n = (size_t)sqlite3_value_bytes(argv[0]);
-	size_t			 m = (size_t)sqlite3_value_bytes(argv[1]);
-	size_t			 i, j;
-
-#define FOLD(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A') : (c))
-	if (t == NULL || k == NULL) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	for (i = 0; i + m <= n; i++) {
-		for (j = 0; j < m && FOLD(t[i + j]) == k[j]; j++)
-			;
-		if (j == m) {
-			sqlite3_result_int(ctx, 1);
-			return;
-		}
-	}
-#undef FOLD
-	sqlite3_result_int(ctx, 0);
-}
-
-/*
  * imgw_grams(text): every character and every pair of adjacent characters
  * of text (ASCII folded to lower case; pairs with white space left out),
  * each written in hex and separated by spaces. These are the tokens of the
@@ -269,6 +237,24 @@ store_find(const char *hay, const char *needle)
 }
 
 /*
+ * imgw_contains(text, needle): whether needle occurs in text, ASCII case
+ * folded (store_find), as instr(lower(text), lower(needle)) > 0 says
+ * (SQLite's lower() folds ASCII only), without a lower-case copy of every
+ * row a search scans.
+ */
+void
+store_fn_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char	*t = (const char *)sqlite3_value_text(argv[0]);
+	const char	*k = (const char *)sqlite3_value_text(argv[1]);
+
+	if (t == NULL || k == NULL)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int(ctx, store_find(t, k) >= 0);
+}
+
+/*
  * Step a bound search statement, adding its hits to a until it holds limit
  * of them; *c_row follows the last one. Returns 1 when one more matched
  * (the page is full and more remain), 0 when the rows ran out, or -1.
@@ -302,18 +288,6 @@ store_search_step(struct store *s, sqlite3_stmt *st, const char *q, json_t *a,
 	return 0;
 }
 
-/* Bind text with its ASCII letters in lower case (imgw_contains' needle). */
-static void
-store_bind_folded(sqlite3_stmt *st, int i, const char *q)
-{
-	char	*f = sqlite3_mprintf("%s", q), *p;
-
-	for (p = f; p != NULL && *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 'a' - 'A';
-	sqlite3_bind_text(st, i, f, -1, sqlite3_free);
-}
-
 /* Bind the filters and the limit shared by the search statements. */
 static void
 store_search_bind(sqlite3_stmt *st, const char *q,
@@ -326,7 +300,7 @@ store_search_bind(sqlite3_stmt *st, const char *q,
 	sqlite3_bind_int64(st, 4, flt->from);
 	sqlite3_bind_int64(st, 5, flt->to);
 	sqlite3_bind_int64(st, 6, below);
-	store_bind_folded(st, 7, q);
+	store_bind_text(st, 7, q);
 	sqlite3_bind_int(st, 8, want);
 }
 
